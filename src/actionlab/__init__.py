@@ -1,0 +1,4 @@
+"""actionlab
+"""
+
+__version__ = "0.1"
