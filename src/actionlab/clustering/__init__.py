@@ -1,0 +1,1 @@
+"""Clustering of embeddings (no Kedro here)."""

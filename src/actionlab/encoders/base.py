@@ -1,0 +1,221 @@
+"""Encoder interface, default ``embedding`` config and the shared torch encoder skeletons.
+
+Every encoder maps a uint8 clip (T, H, W, 3) to
+
+* ``frame_features``: float32 (T', D) - per-frame features (T' = T) for frame models, or
+  per-window features for clip models (T' = number of sliding windows);
+* ``clip_embedding``: float32 (D_clip,) - one vector per clip;
+* ``encode``: both at once, sharing the expensive work.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from actionlab.encoders.pooling import (
+    resample_indices,
+    two_stream_embedding,
+    two_stream_indices,
+    window_indices,
+)
+from actionlab.runtime import resolve_device
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "num_frames": 8,
+    "small_step": 1,
+    "pooling": "max",
+    "streams": "two",
+    "batch_size": 64,
+    "num_threads": None,
+    "motion": {
+        "grid": 3,
+        "bins": 8,
+        "pyr_scale": 0.5,
+        "levels": 3,
+        "winsize": 15,
+        "iterations": 3,
+        "poly_n": 5,
+        "poly_sigma": 1.2,
+        "mhi_threshold": 1.0,
+    },
+    "torchvision": {
+        "model": "resnet18",
+        "weights_path": None,
+        "allow_random": False,
+        "input_size": None,
+        "clip_len": None,
+    },
+    "hf": {
+        "path": None,
+        "num_frames": None,
+    },
+}
+
+
+def merge_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``DEFAULT_CONFIG`` updated (one level deep for the sub-groups) with ``config``.
+
+    Keys the encoders do not know are kept untouched (the parameter group may hold others).
+    """
+    merged = copy.deepcopy(DEFAULT_CONFIG)
+    for key, value in dict(config or {}).items():
+        if isinstance(merged.get(key), dict) and isinstance(value, Mapping):
+            merged[key].update(value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def check_clip(clip: np.ndarray) -> np.ndarray:
+    """Validate a clip: uint8 array (T, H, W, 3) with T >= 1."""
+    clip = np.asarray(clip)
+    if clip.ndim != 4 or clip.shape[-1] != 3 or clip.shape[0] < 1:
+        raise ValueError(f"Expected a clip of shape (T, H, W, 3) with T >= 1; got {clip.shape}.")
+    if clip.dtype != np.uint8:
+        raise ValueError(f"Expected a uint8 clip; got dtype {clip.dtype}.")
+    return clip
+
+
+class Encoder(ABC):
+    """A clip encoder; subclasses implement ``encode`` (and may shortcut the other two)."""
+
+    name: str = "encoder"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.config = merge_config(config)
+
+    @abstractmethod
+    def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (T, H, W, 3) -> (frame_features float32 (T', D), clip_embedding float32 (D_clip,))."""
+
+    def frame_features(self, clip: np.ndarray) -> np.ndarray:
+        """Per-frame (or per-window) feature sequence, float32 (T', D)."""
+        return self.encode(clip)[0]
+
+    def clip_embedding(self, clip: np.ndarray) -> np.ndarray:
+        """One float32 vector (D_clip,) for the clip."""
+        return self.encode(clip)[1]
+
+    def pool_streams(self, frame_features: np.ndarray) -> np.ndarray:
+        """Two-stream (or single-stream) pooled embedding with this encoder's config."""
+        cfg = self.config
+        return two_stream_embedding(
+            frame_features,
+            num_frames=cfg["num_frames"],
+            small_step=cfg["small_step"],
+            pooling=cfg["pooling"],
+            streams=cfg["streams"],
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _to_numpy(x: torch.Tensor) -> np.ndarray:
+    return x.detach().float().cpu().numpy().astype(np.float32, copy=False)
+
+
+class FrameModelEncoder(Encoder):
+    """A torch model applied to every frame; clip embedding = two-stream pooling of frames.
+
+    Subclasses set ``self.model`` / ``self.device`` and implement ``prepare`` and ``forward``.
+    """
+
+    model: torch.nn.Module
+    device: torch.device
+
+    def __init__(self, config: Mapping[str, Any] | None = None, device: str = "auto") -> None:
+        super().__init__(config)
+        self.device = resolve_device(device)
+
+    @abstractmethod
+    def prepare(self, clip: np.ndarray) -> torch.Tensor:
+        """uint8 (T, H, W, 3) -> model input (T, C, h, w) (any device)."""
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) on ``self.device`` -> (B, D)."""
+
+    def frame_features(self, clip: np.ndarray) -> np.ndarray:
+        clip = check_clip(clip)
+        batch = max(1, int(self.config["batch_size"]))
+        with torch.inference_mode():
+            x = self.prepare(clip)
+            outs = [
+                self.forward(x[i : i + batch].to(self.device)) for i in range(0, x.shape[0], batch)
+            ]
+            return _to_numpy(torch.cat(outs).flatten(1))
+
+    def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        feats = self.frame_features(clip)
+        return feats, self.pool_streams(feats)
+
+
+class ClipModelEncoder(Encoder):
+    """A torch video model that maps a clip of ``clip_len`` frames to one vector.
+
+    ``frame_features``: sliding windows of ``clip_len`` frames, stride half a window -> (W, D).
+    ``clip_embedding``: each stream (``num_frames`` frames, resampled to ``clip_len``) is one
+    clip -> one vector; ``"two"`` streams -> ``concat(small, large)``, ``"single"`` -> large.
+    Frames are prepared (resized, normalised) once per clip and shared by all windows/streams.
+    Subclasses set ``model``, ``device`` and ``clip_len`` and implement ``prepare``/``forward``.
+    """
+
+    model: torch.nn.Module
+    device: torch.device
+    clip_len: int
+
+    def __init__(self, config: Mapping[str, Any] | None = None, device: str = "auto") -> None:
+        super().__init__(config)
+        self.device = resolve_device(device)
+
+    @abstractmethod
+    def prepare(self, clip: np.ndarray) -> torch.Tensor:
+        """uint8 (T, H, W, 3) -> prepared frames (T, C, h, w) (any device)."""
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, clip_len, C, h, w) on ``self.device`` -> (B, D)."""
+
+    def stream_indices(self, total: int) -> np.ndarray:
+        """(S, clip_len) frame indices of the stream clips (S = 2 or 1)."""
+        if self.config["streams"] not in ("two", "single"):
+            raise ValueError(f"streams={self.config['streams']!r}; expected 'two' or 'single'.")
+        small, large = two_stream_indices(
+            total, self.config["num_frames"], self.config["small_step"]
+        )
+        streams = [large] if self.config["streams"] == "single" else [small, large]
+        return np.stack([resample_indices(s, self.clip_len) for s in streams])
+
+    def window_indices(self, total: int) -> np.ndarray:
+        """(W, clip_len) frame indices of the sliding windows."""
+        return window_indices(total, self.clip_len)
+
+    def _run(self, clip: np.ndarray, index: np.ndarray) -> np.ndarray:
+        clip = check_clip(clip)
+        per_batch = max(1, int(self.config["batch_size"]) // self.clip_len)
+        with torch.inference_mode():
+            frames = self.prepare(clip).to(self.device)
+            gather = torch.as_tensor(index, device=self.device)
+            outs = [
+                self.forward(frames[gather[i : i + per_batch]])
+                for i in range(0, len(index), per_batch)
+            ]
+            return _to_numpy(torch.cat(outs).flatten(1))
+
+    def frame_features(self, clip: np.ndarray) -> np.ndarray:
+        return self._run(clip, self.window_indices(len(clip)))
+
+    def clip_embedding(self, clip: np.ndarray) -> np.ndarray:
+        return self._run(clip, self.stream_indices(len(clip))).reshape(-1)
+
+    def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        windows, streams = self.window_indices(len(clip)), self.stream_indices(len(clip))
+        out = self._run(clip, np.concatenate([windows, streams]))
+        return out[: len(windows)], out[len(windows) :].reshape(-1)

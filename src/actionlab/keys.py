@@ -1,0 +1,28 @@
+"""Stable identifiers: content hashes for videos, short hashes for parameter sets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+def content_hash(path: str | Path, *, length: int = 16, chunk_size: int = 1 << 20) -> str:
+    """Hex digest of a file's bytes (streamed), used as ``video_id``: renames keep the id."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()[:length]
+
+
+def params_hash(*parts: Any, length: int = 8) -> str:
+    """Short hash of JSON-serialisable parameters; equal parameters give equal hashes."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()[:length]
+
+
+def partition_key(video_id: str, phash: str) -> str:
+    """Partition name of one video's artefact computed with parameters hashed to ``phash``."""
+    return f"{video_id}-{phash}"

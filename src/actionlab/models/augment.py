@@ -1,0 +1,105 @@
+"""SimSiam augmentations on *prepared* encoder inputs (B, C, s, s), with torchvision.transforms.v2.
+
+Every sample of a batch gets its own random crop / flip / jitter / grey / blur (v2 transforms
+draw one set of parameters per call, so they are called per sample). Works on any device.
+
+Photometric transforms expect images in [0, 1], so each 3-channel group is mapped there first
+and back afterwards: ``rgb`` channels undo the mean/std normalisation; ``diff`` channels
+(signed differences scaled by ``diff_gain``) are mapped with ``d / (2 * gain) + 0.5``. For the
+difference channels brightness would add a constant to every pixel (motion where there is
+none), so ``diff_jitter`` defaults to contrast / saturation only: a random motion gain and a
+random mixing of the three difference channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torchvision.transforms import v2
+
+from actionlab.models.frame_encoder import RGB_MEAN, RGB_STD, _check_mode
+
+RGB_JITTER = (0.4, 0.4, 0.4, 0.1)
+DIFF_JITTER = (0.0, 0.4, 0.4, 0.0)
+
+
+class TwoViewAugment:
+    """``aug(x) -> (view1, view2)``: two independent random views of prepared inputs ``x``.
+
+    ``x``: float (B, C, s, s) from ``FrameEncoder.prepare`` / ``prepare_windows`` for
+    ``input_mode``; views have the same shape, dtype and device.
+    """
+
+    def __init__(
+        self,
+        input_mode: str = "diff",
+        size: int = 64,
+        *,
+        scale: tuple[float, float] = (0.2, 1.0),
+        rgb_jitter: Sequence[float] = RGB_JITTER,
+        diff_jitter: Sequence[float] = DIFF_JITTER,
+        jitter_p: float = 0.8,
+        grayscale_p: float = 0.2,
+        flip_p: float = 0.5,
+        blur_p: float = 0.5,
+        blur_sigma: tuple[float, float] = (0.1, 2.0),
+        diff_gain: float = 4.0,
+    ) -> None:
+        _check_mode(input_mode)
+        self.input_mode = input_mode
+        self.size = int(size)
+        self.diff_gain = float(diff_gain)
+        kernel = max(3, (self.size // 10) | 1)  # ~10% of the side, odd (paper: 23 px at 224)
+        self.geometric = v2.Compose(
+            [
+                v2.RandomResizedCrop(self.size, scale=tuple(scale), antialias=True),
+                v2.RandomHorizontalFlip(flip_p),
+            ]
+        )
+        self.blur = v2.RandomApply([v2.GaussianBlur(kernel, sigma=tuple(blur_sigma))], p=blur_p)
+        self.rgb_photo = self._photometric(rgb_jitter, jitter_p, grayscale_p)
+        self.diff_photo = self._photometric(diff_jitter, jitter_p, grayscale_p)
+
+    @staticmethod
+    def _photometric(jitter: Sequence[float], p: float, grey_p: float) -> v2.Compose:
+        steps: list[v2.Transform] = []
+        if any(jitter):
+            b, c, s, h = jitter
+            steps.append(v2.RandomApply([v2.ColorJitter(b, c, s, h)], p=p))
+        if grey_p > 0:
+            steps.append(v2.RandomGrayscale(grey_p))
+        return v2.Compose(steps)
+
+    def _groups(self) -> list[tuple[slice, str]]:
+        if self.input_mode == "rgb":
+            return [(slice(0, 3), "rgb")]
+        if self.input_mode == "diff":
+            return [(slice(0, 3), "diff")]
+        return [(slice(0, 3), "diff"), (slice(3, 6), "rgb")]
+
+    def _to_unit(self, x: torch.Tensor, kind: str) -> torch.Tensor:
+        if kind == "rgb":
+            return x * RGB_STD + RGB_MEAN
+        return (x / (2 * self.diff_gain) + 0.5).clamp(0.0, 1.0)
+
+    def _from_unit(self, x: torch.Tensor, kind: str) -> torch.Tensor:
+        if kind == "rgb":
+            return (x - RGB_MEAN) / RGB_STD
+        return (x - 0.5) * (2 * self.diff_gain)
+
+    def view(self, x: torch.Tensor) -> torch.Tensor:
+        """One random view of every sample of ``x`` (B, C, s, s)."""
+        out = []
+        for sample in x:
+            y = self.geometric(sample)
+            parts = []
+            for sl, kind in self._groups():
+                photo = self.rgb_photo if kind == "rgb" else self.diff_photo
+                parts.append(self._from_unit(photo(self._to_unit(y[sl], kind)), kind))
+            y = torch.cat(parts) if len(parts) > 1 else parts[0]
+            out.append(self.blur(y))
+        return torch.stack(out)
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.view(x), self.view(x)

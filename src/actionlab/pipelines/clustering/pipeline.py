@@ -1,0 +1,25 @@
+"""Wiring of the ``clustering`` pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from actionlab.pipelines.clustering.nodes import analyse_centroids, cluster_clips, evaluate_clusters
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                cluster_clips, ["clip_embeddings", "params:clustering"],
+                ["cluster_assignments", "clustering_info", "silhouette_plot"], name="cluster_clips",
+            ),  # fmt: skip
+            Node(
+                evaluate_clusters, ["clip_embeddings", "cluster_assignments", "params:clustering"],
+                ["clustering_metrics", "clustering_scores", "embedding_map_plot", "cluster_confusion_plot"],
+                name="evaluate_clusters",
+            ),  # fmt: skip
+            Node(
+                analyse_centroids, ["clip_embeddings", "params:clustering"],
+                ["centroid_summary", "centroid_distances_plot"], name="analyse_centroids",
+            ),  # fmt: skip
+        ]
+    )

@@ -1,0 +1,19 @@
+"""Wiring of the ``preprocessing`` pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from actionlab.pipelines.preprocessing.nodes import index_clips, plan_clips, report_preprocessing
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(plan_clips, ["manifest", "params:preprocessing"], ["clips", "clip_plan"], name="plan_clips"),
+            Node(index_clips, ["clip_plan", "clips"], "clip_index", name="index_clips"),
+            Node(
+                report_preprocessing, ["clip_index", "clips", "params:preprocessing"],
+                ["preprocessing_report", "preprocessing_metrics", "clip_samples_plot"],
+                name="report_preprocessing",
+            ),  # fmt: skip
+        ]
+    )

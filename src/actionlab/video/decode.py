@@ -1,0 +1,601 @@
+"""Streaming decode: frames by time range, sparse reads by index, and the one-call ``load_clip``.
+
+Conventions shared by every function here:
+
+* the first VIDEO stream is used (stream 0 may be audio);
+* times are seconds relative to the stream's start time (``VideoInfo.start_time``), taken from
+  each frame's presentation timestamp, so variable-frame-rate files are handled correctly;
+* a time range is ``start <= t < end`` (``end = start + duration`` when ``duration`` is given);
+  indices count the frames inside the range, from 0, in presentation order;
+* frames are RGB uint8 (H, W, 3), already rotated upright per the display-matrix metadata;
+* damaged data never ends a clip early: a packet that fails to decode is skipped, and a message
+  naming the file and the time is appended to ``warnings`` (and logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from numbers import Real
+from pathlib import Path
+
+import av
+import av.container
+import av.video.stream
+import numpy as np
+
+from actionlab.video.errors import VideoError
+from actionlab.video.probe import open_video
+from actionlab.video.sampling import STRATEGIES, CosineSelector, sample_indices
+from actionlab.video.transforms import crop_resize, normalize_rotation, rotate_frame
+
+__all__ = ["Clip", "iter_frames", "load_clip", "read_frames"]
+
+log = logging.getLogger(__name__)
+
+_EPS = 1e-6  # seconds; tolerance when comparing frame times with range bounds
+_MAX_WARNINGS = 200  # per call; further messages are counted, not stored
+_MAX_READ_ERRORS = 20  # consecutive demuxer errors before the rest of a file is given up on
+
+# FFmpeg-native decoders that apply ``skip_frame`` to exactly the packet sent next (also with
+# frame threads). External ones (libdav1d, ...) queue packets, so toggling it is not exact.
+_SKIP_EXACT = {"h264", "hevc", "vp8", "vp9", "mpeg1video", "mpeg2video", "mpeg4"}
+
+_Stream = av.video.stream.VideoStream
+_Container = av.container.InputContainer
+
+
+class _Warner:
+    """Collects warnings for one call: appends to the caller's list and logs (capped)."""
+
+    def __init__(self, path: str | Path, sink: list[str] | None) -> None:
+        self.path = str(path)
+        self.sink = sink
+        self.count = 0
+
+    def __call__(self, message: str) -> None:
+        self.count += 1
+        if self.count > _MAX_WARNINGS:
+            return
+        text = f"{self.path}: {message}"
+        if self.count == _MAX_WARNINGS:
+            text = f"{self.path}: too many warnings; further ones are not reported."
+        if self.sink is not None:
+            self.sink.append(text)
+        log.warning(text)
+
+
+class _Clock:
+    """Converts between a stream's timestamps and seconds from the stream start."""
+
+    def __init__(self, stream: _Stream) -> None:
+        self.tb = float(stream.time_base) if stream.time_base else 1.0 / 90000
+        self.origin = stream.start_time if stream.start_time is not None else 0
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        self.frame_s = 1.0 / float(rate) if rate else 1.0 / 25.0
+        # AVI-like streams count frames in their timestamps: a jump means frames are missing
+        self.ticks_are_frames = bool(rate and stream.time_base and rate * stream.time_base == 1)
+
+    def seconds(self, pts: int) -> float:
+        return (pts - self.origin) * self.tb
+
+    def pts(self, seconds: float) -> int:
+        return int(math.floor(seconds / self.tb + 1e-9)) + self.origin
+
+    def at(self, pts: int | None) -> str:
+        return "at unknown time" if pts is None else f"at t={self.seconds(pts):.3f}s"
+
+
+def _resolve_range(
+    path: str | Path, start: float | None, end: float | None, duration: float | None
+) -> tuple[float, float]:
+    """Validate a (start, end | duration) range in seconds; returns (t0, t1) with t1 maybe inf."""
+    for name, value in (("start", start), ("end", end), ("duration", duration)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)
+        ):
+            raise VideoError(f"{path}: {name}={value!r} is not a finite number of seconds; pass a float.")
+    if end is not None and duration is not None:
+        raise VideoError(f"{path}: both end={end} and duration={duration} given; pass only one of them.")
+    t0 = float(start) if start is not None else 0.0
+    if t0 < 0:
+        raise VideoError(f"{path}: start={start} is negative; pass start >= 0 (seconds).")
+    if duration is not None:
+        if duration <= 0:
+            raise VideoError(f"{path}: duration={duration} must be > 0 seconds.")
+        return t0, t0 + float(duration)
+    if end is not None:
+        if end <= t0:
+            raise VideoError(f"{path}: end={end} must be greater than start={t0}.")
+        return t0, float(end)
+    return t0, math.inf
+
+
+def _describe_range(t0: float, t1: float) -> str:
+    if t0 == 0 and math.isinf(t1):
+        return "the whole video"
+    return f"time range [{t0:g}s, {'end' if math.isinf(t1) else f'{t1:g}s'})"
+
+
+def _decode(
+    container: _Container,
+    stream: _Stream,
+    clock: _Clock,
+    warn: _Warner,
+    skip: Callable[[av.Packet], bool] | None = None,
+) -> Iterator[av.VideoFrame]:
+    """Demux and decode the stream packet by packet, yielding pictures in presentation order.
+
+    A packet that fails to decode is skipped with a warning; a damaged stretch of the
+    container is skipped by reading on. ``skip(packet)`` True lets the decoder drop that
+    packet when nothing references it (``skip_frame=NONREF``): used for unwanted frames.
+    """
+    ctx = stream.codec_context
+    skipping = False
+    if ctx.name not in _SKIP_EXACT:
+        skip = None
+    if skip is not None:
+        ctx.skip_frame = "DEFAULT"  # a previous pass may have left NONREF set
+    sent = got = 0
+    read_errors = 0
+    while True:
+        try:
+            for packet in container.demux(stream):
+                read_errors = 0
+                if packet.size:
+                    if packet.is_corrupt:
+                        warn(f"damaged data {clock.at(packet.pts)} (the demuxer flagged the packet corrupt)")
+                    if skip is not None:
+                        want = skip(packet)
+                        if want != skipping:
+                            ctx.skip_frame = "NONREF" if want else "DEFAULT"
+                            skipping = want
+                    if not skipping and not packet.is_discard:
+                        sent += 1
+                try:
+                    frames = stream.decode(packet)
+                except av.FFmpegError as err:
+                    warn(f"skipped a packet {clock.at(packet.pts)} that failed to decode ({err})")
+                    continue
+                for frame in frames:
+                    got += 1
+                    if frame.is_corrupt:
+                        warn(f"frame {clock.at(frame.pts)} decoded with errors (damaged data concealed)")
+                    yield frame
+            break
+        except av.FFmpegError as err:
+            read_errors += 1
+            warn(f"could not read the container ({err}); skipping the damaged part")
+            if read_errors >= _MAX_READ_ERRORS:
+                warn(f"gave up after {read_errors} read errors; the rest of the file is unreadable")
+                try:
+                    yield from stream.decode(None)
+                except av.FFmpegError:
+                    pass
+                return
+    if got < sent and skip is None:
+        warn(f"{sent - got} of {sent} packets produced no picture (damaged or undecodable data)")
+
+
+def _frame_time(frame: av.VideoFrame, clock: _Clock, last: float | None) -> float:
+    ts = frame.pts if frame.pts is not None else frame.dts
+    if ts is not None:
+        return clock.seconds(ts)
+    return 0.0 if last is None else last + clock.frame_s
+
+
+def _sequential(
+    container: _Container, stream: _Stream, clock: _Clock, t0: float, t1: float, *, warn: _Warner
+) -> Iterator[tuple[float, av.VideoFrame]]:
+    """Yield (t, frame) for t0 <= t < t1: one seek to the keyframe before t0, then forward."""
+    seeked = False
+    if t0 > 0:
+        try:
+            container.seek(clock.pts(t0), stream=stream, backward=True)
+            seeked = True
+        except av.FFmpegError:
+            seeked = False  # not seekable: decode from the beginning
+
+    def before_start(packet: av.Packet) -> bool:
+        return packet.pts is not None and clock.seconds(packet.pts) < t0 - _EPS
+
+    while True:
+        first = True
+        last: float | None = None
+        last_pts: int | None = None
+        for frame in _decode(container, stream, clock, warn, before_start if t0 > 0 else None):
+            t = _frame_time(frame, clock, last)
+            if first and seeked and t > t0 + _EPS:
+                break  # the seek landed after `start`: decode from the beginning instead
+            first = False
+            last = t
+            if t < t0 - _EPS:
+                continue
+            if t >= t1 - _EPS:
+                return
+            if clock.ticks_are_frames and frame.pts is not None:
+                if last_pts is not None and frame.pts - last_pts > 1:
+                    warn(f"{frame.pts - last_pts - 1} frame(s) missing before t={t:.3f}s (damaged or dropped data)")
+                last_pts = frame.pts
+            yield t, frame
+        else:
+            return
+        container.seek(clock.origin, stream=stream, backward=True)
+        seeked = False
+
+
+class _Rgb:
+    """Converts decoded frames to upright RGB arrays (rotation read from the first frame)."""
+
+    def __init__(self) -> None:
+        self.rotation: int | None = None
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        if self.rotation is None:
+            self.rotation = normalize_rotation(frame.rotation)
+        rgb = frame.to_ndarray(format="rgb24")
+        return rotate_frame(rgb, self.rotation) if self.rotation else rgb
+
+
+def iter_frames(
+    path: str | Path,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    warnings: list[str] | None = None,
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Stream ``(index_within_range, t_seconds, rgb)`` for every frame with start <= t < end.
+
+    Decodes packet by packet (memory: one frame); see the module docstring for conventions.
+    An empty range yields nothing. Damaged packets are skipped and reported in ``warnings``.
+    """
+    t0, t1 = _resolve_range(path, start, end, duration)
+    warn = _Warner(path, warnings)
+    to_rgb = _Rgb()
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        clock = _Clock(stream)
+        for index, (t, frame) in enumerate(_sequential(container, stream, clock, t0, t1, warn=warn)):
+            yield index, t, to_rgb(frame)
+
+
+# --------------------------------------------------------------------------- sparse reading
+
+
+@dataclass
+class _Table:
+    """Presentation timestamps of all frames (sorted) and of the keyframes, from demuxing."""
+
+    pts: np.ndarray
+    keys: np.ndarray
+    reliable: bool  # every packet had a unique pts
+
+
+def _scan(container: _Container, stream: _Stream, warn: _Warner) -> _Table:
+    """Read every video packet's timestamp and keyframe flag (demux only, no decode)."""
+    pts: list[int] = []
+    keys: list[int] = []
+    reliable = True
+    for _attempt in range(_MAX_READ_ERRORS):
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.is_discard:
+                    continue
+                if packet.pts is None:
+                    reliable = False
+                    continue
+                pts.append(packet.pts)
+                if packet.is_keyframe:
+                    keys.append(packet.pts)
+            break
+        except av.FFmpegError:
+            continue
+    arr = np.sort(np.asarray(pts, dtype=np.int64))
+    if len(arr) and np.any(np.diff(arr) == 0):
+        reliable = False
+    return _Table(arr, np.sort(np.asarray(keys, dtype=np.int64)), reliable)
+
+
+class _Fallback(Exception):
+    """Timestamps or seeking cannot be trusted: read sequentially instead."""
+
+
+def _sparse(
+    container: _Container,
+    stream: _Stream,
+    clock: _Clock,
+    table: _Table,
+    wanted: list[tuple[int, int]],
+    *,
+    warn: _Warner,
+) -> Iterator[tuple[int, float, av.VideoFrame]]:
+    """Yield (index, t, frame) for ``wanted`` = sorted [(pts, index)], one forward pass.
+
+    Whenever the next wanted frame lies in a later GOP than the decoder's position, seek to
+    that GOP's keyframe (forward only); frames nobody needs are dropped by the decoder
+    (non-reference) or at least never converted. A wanted frame that cannot be decoded is
+    replaced by the nearest earlier decoded frame, with a warning.
+    """
+    known = set(table.pts.tolist())
+    remaining = deque(wanted)
+    remaining_pts = {p for p, _ in wanted}
+    keys = table.keys
+
+    def key_before(p: int) -> int | None:
+        i = int(np.searchsorted(keys, p, side="right")) - 1
+        return int(keys[i]) if i >= 0 else None
+
+    def unwanted(packet: av.Packet) -> bool:
+        return packet.pts is not None and packet.pts not in remaining_pts
+
+    cur: int | None = None  # furthest presentation timestamp decoded so far
+    prev: av.VideoFrame | None = None
+    first_key = int(keys[0]) if len(keys) else None
+    while remaining:
+        target = remaining[0][0]
+        kf = key_before(target)
+        seeked = False
+        if kf is not None and kf != first_key and (cur is None or kf > cur):
+            try:
+                container.seek(kf, stream=stream, backward=True)
+                seeked = True
+            except av.FFmpegError as err:
+                raise _Fallback from err
+        first = True
+        for frame in _decode(container, stream, clock, warn, unwanted):
+            p = frame.pts
+            if p is None or p not in known:
+                raise _Fallback
+            if first and seeked and p > target:
+                raise _Fallback  # the seek landed after the wanted frame
+            first = False
+            while remaining and remaining[0][0] < p:
+                w, i = remaining.popleft()
+                remaining_pts.discard(w)
+                warn(f"frame {i} {clock.at(w)} could not be decoded; using the nearest earlier frame")
+                yield i, clock.seconds(w), prev if prev is not None else frame
+            if remaining and remaining[0][0] == p:
+                _, i = remaining.popleft()
+                remaining_pts.discard(p)
+                yield i, clock.seconds(p), frame
+            prev = frame
+            cur = p if cur is None else max(cur, p)
+            if not remaining:
+                return
+            nk = key_before(remaining[0][0])
+            if nk is not None and nk > cur:
+                break  # the next wanted frame is in a later GOP: seek there
+        else:
+            if seeked and first:
+                raise _Fallback  # nothing decodable after the seek point
+            if prev is None:
+                return
+            for w, i in remaining:
+                warn(f"frame {i} {clock.at(w)} could not be decoded; using the last decoded frame")
+                yield i, clock.seconds(w), prev
+            return
+
+
+def _iter_selected(
+    path: str | Path,
+    t0: float,
+    t1: float,
+    warn: _Warner,
+    choose: Callable[[int], np.ndarray],
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Yield (index, t, rgb) for the indices ``choose(total_in_range)`` picks (sorted, unique).
+
+    The count comes from a demux-only scan; decoding is a single forward pass that stops after
+    the last wanted frame.
+    """
+    with open_video(path) as (container, stream):
+        clock = _Clock(stream)
+        table = _scan(container, stream, warn)
+    secs = (table.pts - clock.origin) * clock.tb
+    in_range = table.pts[(secs >= t0 - _EPS) & (secs < t1 - _EPS)]
+    chosen = np.unique(np.asarray(choose(len(in_range)), dtype=np.int64))
+    if len(chosen) == 0:
+        return
+    to_rgb = _Rgb()
+    done: set[int] = set()
+    if table.reliable:
+        wanted = [(int(in_range[i]), int(i)) for i in chosen]
+        try:
+            with open_video(path) as (container, stream):
+                stream.thread_type = "AUTO"
+                for i, t, frame in _sparse(container, stream, clock, table, wanted, warn=warn):
+                    done.add(i)
+                    yield i, t, to_rgb(frame)
+            return
+        except _Fallback:
+            pass
+    # Timestamps or seeking unreliable: count frames in one sequential pass instead.
+    want = set(chosen.tolist()) - done
+    last = max(want) if want else -1
+    got: tuple[int, float, np.ndarray] | None = None
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        index = -1
+        for index, (t, frame) in enumerate(_sequential(container, stream, clock, t0, t1, warn=warn)):
+            if index in want:
+                got = (index, t, to_rgb(frame))
+                want.discard(index)
+                yield got
+            if index >= last:
+                break
+    for i in sorted(want):
+        if got is None:
+            break
+        warn(f"frame {i} could not be decoded (the file has fewer decodable frames); using frame {got[0]}")
+        yield i, got[1], got[2]
+
+
+def _check_indices(path: str | Path, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+    arr = np.asarray(indices)
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise VideoError(f"{path}: indices must be a 1-D sequence of ints, got {arr.dtype} shape {arr.shape}.")
+    return arr.astype(np.int64)
+
+
+def read_frames(
+    path: str | Path,
+    indices: Sequence[int] | np.ndarray,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    warnings: list[str] | None = None,
+) -> np.ndarray:
+    """Return the frames at ``indices`` (within the time range) as (len(indices), H, W, 3) uint8.
+
+    Indices may be unsorted and repeated; frames come back in the order given. One forward
+    decode pass that skips whole GOPs between wanted frames and stops after the last one.
+    An index outside the range raises VideoError.
+    """
+    idx = _check_indices(path, indices)
+    t0, t1 = _resolve_range(path, start, end, duration)
+    warn = _Warner(path, warnings)
+
+    def choose(total: int) -> np.ndarray:
+        bad = idx[(idx < 0) | (idx >= total)]
+        if len(bad):
+            raise VideoError(
+                f"{path}: frame index {int(bad[0])} is out of range; {_describe_range(t0, t1)} "
+                f"has {total} frames, so pass indices in [0, {total - 1}]."
+                if total
+                else f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end."
+            )
+        return idx
+
+    if len(idx) == 0:
+        from actionlab.video.probe import probe
+
+        info = probe(path)
+        return np.zeros((0, info.height, info.width, 3), dtype=np.uint8)
+    out: np.ndarray | None = None
+    positions: dict[int, list[int]] = {}
+    for pos, i in enumerate(idx.tolist()):
+        positions.setdefault(i, []).append(pos)
+    for i, _t, rgb in _iter_selected(path, t0, t1, warn, choose):
+        if out is None:
+            out = np.empty((len(idx), *rgb.shape), dtype=np.uint8)
+        picture = rgb
+        if picture.shape != out.shape[1:]:
+            import cv2
+
+            warn(f"frame {i} has size {rgb.shape[1]}x{rgb.shape[0]}; resized to the first frame's size")
+            picture = cv2.resize(rgb, (out.shape[2], out.shape[1]), interpolation=cv2.INTER_AREA)
+        out[positions[i]] = picture
+    if out is None:
+        raise VideoError(
+            f"{path}: no frame of {_describe_range(t0, t1)} could be decoded; the video data is "
+            "damaged; re-export or re-download it."
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- load_clip
+
+
+@dataclass
+class Clip:
+    """Preprocessed frames of one clip plus where they came from."""
+
+    frames: np.ndarray  # (T, S, S, 3) uint8
+    indices: np.ndarray  # int64 frame indices within the time range
+    times: np.ndarray  # float64 seconds from the stream start
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_clip(
+    path: str | Path,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    strategy: str = "step",
+    size: int = 128,
+    crop_offset: tuple[float, float] = (0.0, 0.0),
+    num_frames: int = 8,
+    step: int = 2,
+    max_frames: int | None = None,
+    threshold: float = 0.9,
+) -> Clip:
+    """Decode the range once, sample frames by ``strategy`` and square-crop + resize them to ``size``.
+
+    ``strategy``: ``"uniform"`` (``num_frames`` evenly spread; all frames when the range is
+    shorter), ``"step"`` (every ``step``-th frame, at most ``max_frames``), ``"large_step"``
+    (step ``total // num_frames``, ``num_frames`` frames), ``"all"`` (at most ``max_frames``) or
+    ``"cosine"`` (keep a frame when its cosine similarity to the last kept one, computed on the
+    resized frames, is below ``threshold``; at most ``max_frames``). Index strategies count the
+    frames in the range by demuxing (no decode) and then decode once, skipping what they don't
+    need. Frames are cropped/resized while streaming: memory holds only kept frames at ``size``.
+    Warnings about damaged data are in ``Clip.warnings``. Zero frames in range -> VideoError.
+    """
+    if strategy not in STRATEGIES:
+        raise VideoError(f"{path}: strategy={strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}.")
+    try:
+        crop_resize(np.zeros((2, 2, 3), np.uint8), size, crop_offset)
+        if strategy == "cosine":
+            CosineSelector(threshold)
+        if max_frames is not None:
+            sample_indices("all", 1, max_frames=max_frames)
+    except ValueError as err:
+        raise VideoError(f"{path}: {err}") from err
+    t0, t1 = _resolve_range(path, start, end, duration)
+    warnings: list[str] = []
+    warn = _Warner(path, warnings)
+    kept: list[np.ndarray] = []
+    indices: list[int] = []
+    times: list[float] = []
+
+    if strategy in ("uniform", "step", "large_step"):
+
+        def choose(total: int) -> np.ndarray:
+            if total == 0:
+                raise VideoError(
+                    f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end/duration "
+                    "against the video length (see probe())."
+                )
+            try:
+                return sample_indices(
+                    strategy, total, num_frames=num_frames, step=step, max_frames=max_frames
+                )
+            except ValueError as err:
+                raise VideoError(f"{path}: {err}") from err
+
+        for i, t, rgb in _iter_selected(path, t0, t1, warn, choose):
+            indices.append(i)
+            times.append(t)
+            kept.append(crop_resize(rgb, size, crop_offset))
+    else:
+        selector = CosineSelector(threshold) if strategy == "cosine" else None
+        to_rgb = _Rgb()
+        with open_video(path) as (container, stream):
+            stream.thread_type = "AUTO"
+            clock = _Clock(stream)
+            for i, (t, frame) in enumerate(_sequential(container, stream, clock, t0, t1, warn=warn)):
+                small = crop_resize(to_rgb(frame), size, crop_offset)
+                if selector is not None and not selector.offer(small):
+                    continue
+                indices.append(i)
+                times.append(t)
+                kept.append(small)
+                if max_frames is not None and len(kept) >= max_frames:
+                    break
+    if not kept:
+        raise VideoError(
+            f"{path}: no decodable frames in {_describe_range(t0, t1)}; check start/end/duration "
+            "against the video length (see probe()), or re-export the video if it is damaged."
+        )
+    order = np.argsort(np.asarray(indices), kind="stable")
+    return Clip(
+        frames=np.stack([kept[k] for k in order]).astype(np.uint8, copy=False),
+        indices=np.asarray(indices, dtype=np.int64)[order],
+        times=np.asarray(times, dtype=np.float64)[order],
+        warnings=warnings,
+    )

@@ -1,0 +1,29 @@
+"""`kedro viz build` draws every pipeline, with every dataset in a layer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import make_project
+
+pytestmark = pytest.mark.slow
+PIPELINES = {"ingestion", "preprocessing", "ssl_training", "embedding", "clustering"}
+
+
+def test_kedro_viz_build_names_the_pipelines_and_layers(tmp_path):
+    project = make_project(tmp_path / "project")
+    subprocess.run(
+        [sys.executable, "-m", "kedro", "viz", "build"], cwd=project, check=True, capture_output=True, timeout=300
+    )
+    graph = json.loads((project / "build/api/main").read_text())
+    assert PIPELINES <= {p["id"] for p in graph["pipelines"]}
+    assert {"01_raw", "02_intermediate", "03_primary", "04_feature", "06_models", "07_model_output", "08_reporting"} - {
+        "01_raw"
+    } <= set(graph["layers"])
+    datasets = [n for n in graph["nodes"] if n["type"] == "data"]
+    unlayered = [n["name"] for n in datasets if not n.get("layer") and not n["name"].startswith("params:")]
+    assert not unlayered, f"datasets without a layer: {unlayered}"

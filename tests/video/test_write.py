@@ -1,0 +1,81 @@
+"""write_video and convert_to_mp4: browser-playable H.264 mp4 (yuv420p, even size, faststart)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from actionlab.video import VideoError, convert_to_mp4, iter_frames, probe, write_video
+
+from .conftest import frame_number, make_frames
+
+
+def _assert_browser_playable(path: Path) -> None:
+    data = path.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat"), "moov must come first (+faststart)"
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264"
+        assert s.codec_context.pix_fmt == "yuv420p"
+        assert s.codec_context.width % 2 == 0 and s.codec_context.height % 2 == 0
+
+
+def test_write_video_roundtrip(tmp_path: Path) -> None:
+    frames = make_frames(12)
+    path = write_video(tmp_path / "sub" / "out.mp4", iter(frames), fps=10)
+    assert path == tmp_path / "sub" / "out.mp4"
+    _assert_browser_playable(path)
+    info = probe(path)
+    assert (info.frames, info.width, info.height, info.fps) == (12, 64, 48, 10.0)
+    assert [frame_number(f) for _, _, f in iter_frames(path)] == list(range(12))
+
+
+def test_write_video_odd_size_and_grey(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "odd.mp4", [np.full((47, 63), 100, np.uint8)] * 3)
+    _assert_browser_playable(path)
+    assert (probe(path).width, probe(path).height) == (64, 48)
+
+
+def test_write_video_errors_leave_no_partial_file(tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match=r"none.mp4.*no frames"):
+        write_video(tmp_path / "none.mp4", [])
+    assert not (tmp_path / "none.mp4").exists()
+    frames = [np.zeros((48, 64, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)]
+    with pytest.raises(VideoError, match=r"mixed.mp4.*same size"):
+        write_video(tmp_path / "mixed.mp4", frames)
+    assert not (tmp_path / "mixed.mp4").exists()
+    with pytest.raises(VideoError, match=r"float.mp4.*uint8"):
+        write_video(tmp_path / "float.mp4", [np.zeros((8, 8, 3), np.float32)])
+    with pytest.raises(VideoError, match=r"codec.mp4.*not available"):
+        write_video(tmp_path / "codec.mp4", make_frames(2), codec="no-such-encoder")
+
+
+def test_convert_avi_to_mp4(make_video, frames60, tmp_path: Path) -> None:
+    src = make_video("conv_src.avi", frames60[:20], codec="mjpeg", pix_fmt="yuvj420p")
+    dst = convert_to_mp4(src, tmp_path / "conv.mp4")
+    _assert_browser_playable(dst)
+    assert probe(dst).frames == 20
+    assert [frame_number(f) for _, _, f in iter_frames(dst)] == list(range(20))
+
+
+def test_convert_default_name_rotation_and_vfr(make_video, frames60, vdir: Path) -> None:
+    phone = make_video("conv_phone.mp4", frames60[:6], rotation=-90)
+    out = convert_to_mp4(phone)
+    assert out == vdir / "conv_phone_h264.mp4"
+    info = probe(out)
+    assert (info.rotation, info.width, info.height) == (0, 48, 64)  # stored upright now
+    pts = [0, 40, 80, 400, 440, 1000]
+    vfr = make_video("conv_vfr.mkv", frames60[:6], pts_ms=pts)
+    out = convert_to_mp4(vfr)
+    assert out == vdir / "conv_vfr.mp4"
+    assert [t for _, t, _ in iter_frames(out)] == pytest.approx([p / 1000 for p in pts], abs=1e-3)
+
+
+def test_convert_refuses_to_overwrite_source(basic_mp4: Path) -> None:
+    with pytest.raises(VideoError, match="dst is the source"):
+        convert_to_mp4(basic_mp4, basic_mp4)
+    with pytest.raises(VideoError, match="does not exist"):
+        convert_to_mp4(basic_mp4.with_name("missing.mov"))
