@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -36,8 +37,14 @@ def make_project(root: Path) -> Path:
 def run_pipelines(root: Path, names: list[str], params: dict[str, Any] | None = None) -> None:
     """Run pipelines by name in the project at ``root`` through a KedroSession (hooks, MLflow)."""
     bootstrap_project(root)
-    with KedroSession.create(project_path=root, runtime_params=params or {}) as session:
-        session.run(pipeline_names=names)
+    try:
+        with KedroSession.create(project_path=root, runtime_params=params or {}) as session:
+            session.run(pipeline_names=names)
+    finally:
+        # kedro-mlflow re-enters its run at every node and closes it once: in one process (unlike
+        # separate `kedro run`s) the next session would otherwise log into the same run
+        while mlflow.active_run():
+            mlflow.end_run()
 
 
 @pytest.fixture(scope="session")

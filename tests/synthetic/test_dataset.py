@@ -19,8 +19,15 @@ from actionlab.synthetic import (
     save_masks,
 )
 
-SMALL = {"clips_per_action": 4, "incorrect_per_action": 1, "num_actors": 2, "num_frames": 10,
-         "size": 64, "fps": 10.0, "progress": False}
+SMALL = {
+    "clips_per_action": 4,
+    "incorrect_per_action": 1,
+    "num_actors": 2,
+    "num_frames": 10,
+    "size": 64,
+    "fps": 10.0,
+    "progress": False,
+}
 ACTS = ("wave", "squat", "walk")
 
 
@@ -38,7 +45,9 @@ def small(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 def test_labels_table(small):
     root, table = small
-    assert tuple(table.columns) == LABEL_COLUMNS == ("path", "label", "group", "variant", "mask_path")
+    assert (
+        tuple(table.columns) == LABEL_COLUMNS == ("path", "label", "group", "variant", "mask_path")
+    )
     on_disk = pd.read_csv(root / "labels.csv")
     pd.testing.assert_frame_equal(on_disk, table)
     assert len(table) == len(ACTS) * (4 + 1)
@@ -73,8 +82,14 @@ def test_masks_stored_and_match_render(small):
     masks = load_masks(root / row.mask_path)
     assert masks.shape == (10, 64, 64) and masks.dtype == bool
     index = int(Path(row.path).stem.rsplit("_", 1)[1])
-    clip = render_clip("squat", seed=clip_seed(3, "squat", index, True), incorrect=True,
-                       actor=int(row.group[-2:]), num_frames=10, size=64)
+    clip = render_clip(
+        "squat",
+        seed=clip_seed(3, "squat", index, True),
+        incorrect=True,
+        actor=int(row.group[-2:]),
+        num_frames=10,
+        size=64,
+    )
     assert np.array_equal(masks, clip.masks)
     assert clip.actor == row.group
     meta = [json.loads(line) for line in (root / "meta.jsonl").read_text().splitlines()]
@@ -86,7 +101,9 @@ def test_same_seed_same_files_and_stable_under_added_actions(small, tmp_path):
     again = generate_dataset(tmp_path / "again", actions=("clap", *ACTS), seed=3, **SMALL)
     for row in table.itertuples():  # adding an action leaves existing clips byte-identical
         assert (tmp_path / "again" / row.path).read_bytes() == (root / row.path).read_bytes()
-        assert np.array_equal(load_masks(tmp_path / "again" / row.mask_path), load_masks(root / row.mask_path))
+        assert np.array_equal(
+            load_masks(tmp_path / "again" / row.mask_path), load_masks(root / row.mask_path)
+        )
     assert set(again.label) == {"clap", *ACTS}
     other = generate_dataset(tmp_path / "other", actions=("wave",), seed=4, **SMALL)
     assert (tmp_path / "other" / other.path[0]).read_bytes() != (root / table.path[0]).read_bytes()

@@ -84,7 +84,12 @@ def test_masks_nonempty_and_inside_the_frame(action):
             masks = render_clip(action, seed=seed, incorrect=incorrect).masks
             area = masks.sum(axis=(1, 2))
             assert (area > 60).all(), (seed, incorrect, area.min())
-            border = masks[:, 0].any() or masks[:, -1].any() or masks[:, :, 0].any() or masks[:, :, -1].any()
+            border = (
+                masks[:, 0].any()
+                or masks[:, -1].any()
+                or masks[:, :, 0].any()
+                or masks[:, :, -1].any()
+            )
             assert not border, (seed, incorrect)
 
 
@@ -108,14 +113,18 @@ def test_mask_follows_camera_jitter():
     size = 96
     rng = np.random.default_rng(0)
     plate = rng.integers(0, 256, size=(size + 2 * MARGIN, size + 2 * MARGIN, 3), dtype=np.uint8)
-    seed = next(s for s in range(50) if np.abs(render_clip("clap", seed=s, num_frames=30, size=size)
-                                              .meta["jitter"]).max() > 0)
-    clip, layers = render_clip_layers("clap", seed=seed, num_frames=30, size=size, pixel_noise=False,
-                                      plate=plate)
+    seed = next(
+        s
+        for s in range(50)
+        if np.abs(render_clip("clap", seed=s, num_frames=30, size=size).meta["jitter"]).max() > 0
+    )
+    clip, layers = render_clip_layers(
+        "clap", seed=seed, num_frames=30, size=size, pixel_noise=False, plate=plate
+    )
     jitter = np.array(clip.meta["jitter"])
     assert len(np.unique(jitter, axis=0)) > 1
     for t, (jx, jy) in enumerate(jitter):
-        crop = plate[MARGIN + jy: MARGIN + jy + size, MARGIN + jx: MARGIN + jx + size]
+        crop = plate[MARGIN + jy : MARGIN + jy + size, MARGIN + jx : MARGIN + jx + size]
         assert np.array_equal(layers.backgrounds[t], crop)
         outside = layers.coverage[t] == 0
         assert np.array_equal(clip.frames[t][outside], crop[outside])
@@ -164,8 +173,12 @@ def _motion_descriptor(masks: np.ndarray) -> np.ndarray:
     box = masks[:, y0:y1, x0:x1].astype(np.float32)
     change = np.abs(np.diff(box, axis=0))  # (T-1, h, w)
     energy = change.sum(axis=0)
-    grid = np.array([[cell.sum() for cell in np.array_split(row, 4, axis=1)]
-                     for row in np.array_split(energy, 4, axis=0)]).ravel()
+    grid = np.array(
+        [
+            [cell.sum() for cell in np.array_split(row, 4, axis=1)]
+            for row in np.array_split(energy, 4, axis=0)
+        ]
+    ).ravel()
     grid /= grid.sum() + 1e-6
     per_frame = change.sum(axis=(1, 2)) / box.sum(axis=(1, 2)).mean()
     rows = [np.nonzero(m.any(axis=1))[0] for m in masks]
@@ -199,13 +212,21 @@ def _wrist_tracks(clip_layers):
     clip, layers = clip_layers
     lead = "_r" if clip.meta["lead_side"] == "right" else "_l"
     other = "_l" if lead == "_r" else "_r"
-    return clip.meta["scale_px"], joint(layers, "wrist" + lead), joint(layers, "wrist" + other), layers
+    return (
+        clip.meta["scale_px"],
+        joint(layers, "wrist" + lead),
+        joint(layers, "wrist" + other),
+        layers,
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_incorrect_variants_differ_measurably(seed):
     def both(action):
-        return (render_clip_layers(action, seed=seed), render_clip_layers(action, seed=seed, incorrect=True))
+        return (
+            render_clip_layers(action, seed=seed),
+            render_clip_layers(action, seed=seed, incorrect=True),
+        )
 
     # squat: a half squat lowers the head much less
     ok, bad = (_track_stats("squat", seed, incorrect=v) for v in (False, True))

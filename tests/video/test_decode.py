@@ -296,3 +296,51 @@ def test_codecs(make_video, frames60, name: str, codec: str, decoder: str) -> No
     seq = np.stack([f for _, _, f in iter_frames(path)])
     assert _numbers(seq) == list(range(30))
     assert np.array_equal(read_frames(path, [25, 4]), seq[[25, 4]])
+
+
+def test_raw_stream_without_timestamps(make_video, frames60) -> None:
+    # a raw H.264 elementary stream has no timestamps and cannot seek: frames are 1/fps apart
+    path = make_video("raw.h264", frames60[:30], fmt="h264")
+    assert probe(path).frames == 30
+    out = list(iter_frames(path, start=0.5, end=0.7))
+    assert _numbers(f for _, _, f in out) == [13, 14, 15, 16, 17]
+    assert _numbers(read_frames(path, [20, 3, 29])) == [20, 3, 29]
+    assert _numbers(read_frames(path, [0, 4], start=0.5, end=0.7)) == [13, 17]
+    assert load_clip(path, strategy="uniform", num_frames=3, size=8).indices.tolist() == [0, 10, 20]
+
+
+def test_sparse_read_skips_gops_and_stops_early(basic_mp4: Path, monkeypatch) -> None:
+    import actionlab.video.decode as dec
+
+    decoded = []
+    original = dec._decode
+
+    def counting(*args, **kwargs):
+        for frame in original(*args, **kwargs):
+            decoded.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(dec, "_decode", counting)
+    read_frames(basic_mp4, [50])  # keyframes every 12 frames: seek to 48, decode 48..50
+    assert 1 <= len(decoded) <= 5
+    decoded.clear()
+    read_frames(basic_mp4, [2, 5])  # first GOP: decode from the start, stop after frame 5
+    assert len(decoded) <= 8
+    decoded.clear()
+    list(iter_frames(basic_mp4, start=2.0))  # one seek to the keyframe before 2.0s (frame 48)
+    assert len(decoded) <= 14
+
+
+def test_unexpected_failures_become_videoerror(basic_mp4: Path, monkeypatch) -> None:
+    import actionlab.video.decode as dec
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("decoder surprise")
+
+    monkeypatch.setattr(dec, "_scan", broken)
+    with pytest.raises(VideoError, match=r"basic.mp4.*RuntimeError: decoder surprise.*re-export"):
+        load_clip(basic_mp4, strategy="uniform")
+    with pytest.raises(VideoError, match="basic.mp4"):
+        read_frames(basic_mp4, [0])
+    with pytest.raises(VideoError, match=r"basic.mp4.*crop_offset|basic.mp4.*offset"):
+        load_clip(basic_mp4, crop_offset=(2.0, 0.0))

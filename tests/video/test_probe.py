@@ -35,6 +35,20 @@ def test_frame_count_exact_without_header_count(make_video, frames60, name: str,
     assert info.duration == pytest.approx(37 / 25, abs=0.05)
 
 
+def test_fragmented_mp4_frame_count(vdir: Path, frames60) -> None:
+    path = vdir / "fragmented.mp4"
+    with av.open(str(path), "w", options={"movflags": "frag_keyframe+empty_moov"}) as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"g": "12", "threads": "1"}
+        for f in frames60[:40]:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    assert probe(path).frames == 40
+
+
 def test_wrong_header_count_truncated_avi(vdir: Path, frames60) -> None:
     full = write(vdir / "trunc_src.avi", frames60, codec="mjpeg", pix_fmt="yuvj420p")
     data = full.read_bytes()
@@ -188,3 +202,26 @@ def test_still_image_renamed_mp4(tmp_path: Path, ext: str) -> None:
 def test_folder_is_not_a_video(tmp_path: Path) -> None:
     with pytest.raises(VideoError, match="not a regular file"):
         probe(tmp_path)
+
+
+def test_no_decodable_frame(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from actionlab.video import iter_frames, load_clip
+
+    path = tmp_path / "garbage.mkv"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mjpeg", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuvj420p"
+        for i in range(5):  # packets of random bytes under a valid container
+            p = av.Packet(np.random.default_rng(i).integers(0, 255, 500, dtype=np.uint8).tobytes())
+            p.stream, p.pts, p.dts, p.time_base = s, i, i, Fraction(1, 25)
+            c.mux(p)
+    with pytest.raises(VideoError) as err:
+        probe(path)
+    _assert_clear(err, path, "no decodable video frame", "re-export")
+    warnings: list[str] = []
+    assert list(iter_frames(path, warnings=warnings)) == []
+    assert len(warnings) >= 5
+    with pytest.raises(VideoError, match="no decodable frames"):
+        load_clip(path, strategy="uniform")

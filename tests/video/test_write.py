@@ -49,6 +49,9 @@ def test_write_video_errors_leave_no_partial_file(tmp_path: Path) -> None:
     assert not (tmp_path / "mixed.mp4").exists()
     with pytest.raises(VideoError, match=r"float.mp4.*uint8"):
         write_video(tmp_path / "float.mp4", [np.zeros((8, 8, 3), np.float32)])
+    with pytest.raises(VideoError, match=r"fps.mp4.*fps"):
+        write_video(tmp_path / "fps.mp4", make_frames(2), fps=0)
+    assert write_video(tmp_path / "np_fps.mp4", make_frames(2), fps=np.int64(12)).exists()
     with pytest.raises(VideoError, match=r"codec.mp4.*not available"):
         write_video(tmp_path / "codec.mp4", make_frames(2), codec="no-such-encoder")
 

@@ -17,6 +17,21 @@ Input modes (what ``prepare`` builds from a uint8 clip ``(T, H, W, 3)``):
 Training works frame by frame, so frames for the temporal modes come as *windows*: a uint8
 array ``(N, 2k + 1, H, W, 3)`` centred on the frame to encode (see ``prepare_windows`` and
 ``actionlab.models.ssl_train.sample_windows``).
+
+Backbone normalisation (``norm``):
+
+``"scale"`` (default)
+    ``FixedNorm2d`` without shift: every BatchNorm keeps identity statistics and a zero bias
+    and only learns a per-channel scale, so the backbone is positively homogeneous
+    (``f(a * x) = a * f(x)`` for ``a >= 0``, ``f(0) = 0``). In ``diff`` mode a still frame gives
+    exactly zero features and feature size grows with the amount of motion, which is what the
+    downstream max-pooling over time needs. Measured on ud810: BatchNorm statistics estimated
+    from the data (``"batch"``) re-weight faint appearance edges up to the level of the arm
+    motion and drop the clustering NMI from 0.79 to 0.39 even with random weights.
+``"frozen"``
+    fixed statistics, learned scale and shift.
+``"batch"``
+    plain ``nn.BatchNorm2d`` (torchvision's default).
 """
 
 from __future__ import annotations
@@ -31,6 +46,8 @@ from torch import nn
 from torch.nn import functional as F
 
 INPUT_MODES = ("rgb", "diff", "diff_rgb")
+NORMS = ("batch", "frozen", "scale")
+POOLS = ("avg", "max")
 RGB_MEAN = 0.45
 RGB_STD = 0.225
 _GREY = (0.299, 0.587, 0.114)
@@ -53,7 +70,9 @@ def _check_mode(input_mode: str) -> None:
         raise ValueError(f"input_mode={input_mode!r}; expected one of {INPUT_MODES}.")
 
 
-def _to_float_resized(frames: np.ndarray | torch.Tensor, size: int, device: torch.device | str | None) -> torch.Tensor:
+def _to_float_resized(
+    frames: np.ndarray | torch.Tensor, size: int, device: torch.device | str | None
+) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float (N, 3, size, size) in [0, 1] (antialiased bilinear resize)."""
     x = torch.as_tensor(np.ascontiguousarray(frames)) if isinstance(frames, np.ndarray) else frames
     if x.dtype != torch.uint8:
@@ -63,7 +82,9 @@ def _to_float_resized(frames: np.ndarray | torch.Tensor, size: int, device: torc
     x = x.to(device) if device is not None else x
     x = x.permute(0, 3, 1, 2).float().div_(255.0)
     if x.shape[-1] != size or x.shape[-2] != size:
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
     return x
 
 
@@ -72,7 +93,9 @@ def _grey(x: torch.Tensor) -> torch.Tensor:
     return x[:, 0] * _GREY[0] + x[:, 1] * _GREY[1] + x[:, 2] * _GREY[2]
 
 
-def _diff_channels(prev: torch.Tensor, cur: torch.Tensor, nxt: torch.Tensor, gain: float) -> torch.Tensor:
+def _diff_channels(
+    prev: torch.Tensor, cur: torch.Tensor, nxt: torch.Tensor, gain: float
+) -> torch.Tensor:
     """Grey (N, h, w) x3 -> (N, 3, h, w) signed differences scaled by ``gain``."""
     return torch.stack([cur - prev, nxt - cur, nxt - prev], dim=1).mul_(gain)
 
@@ -150,19 +173,27 @@ class FrameEncoder(nn.Module):
         arch: str = "resnet18",
         input_mode: str = "diff",
         input_size: int = 64,
+        *,
         diff_step: int = 1,
         diff_gain: float = 4.0,
+        norm: str = "scale",
+        pool: str = "avg",
     ) -> None:
         super().__init__()
         _check_mode(input_mode)
+        norm_layer = _norm_layer(norm)
+        if pool not in POOLS:
+            raise ValueError(f"pool={pool!r}; expected one of {POOLS}.")
         self.config: dict[str, Any] = {
             "arch": arch,
             "input_mode": input_mode,
             "input_size": int(input_size),
             "diff_step": int(diff_step),
             "diff_gain": float(diff_gain),
+            "norm": norm,
+            "pool": pool,
         }
-        backbone = getattr(torchvision.models, arch)(weights=None)
+        backbone = getattr(torchvision.models, arch)(weights=None, norm_layer=norm_layer)
         channels = input_channels(input_mode)
         if channels != backbone.conv1.in_channels:
             old = backbone.conv1
@@ -171,6 +202,8 @@ class FrameEncoder(nn.Module):
             )
         self.dim: int = backbone.fc.in_features
         backbone.fc = nn.Identity()
+        if pool == "max":
+            backbone.avgpool = nn.AdaptiveMaxPool2d(1)
         self.backbone = backbone
 
     @property
@@ -185,7 +218,9 @@ class FrameEncoder(nn.Module):
         """uint8 (T, H, W, 3) -> float (T, C, s, s) for this encoder's input mode (module doc)."""
         return prepare_clip(clip, device=device, **self._prep_kwargs())
 
-    def prepare_windows(self, windows: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    def prepare_windows(
+        self, windows: np.ndarray, device: torch.device | str | None = None
+    ) -> torch.Tensor:
         """uint8 windows (N, L, H, W, 3) -> float (N, C, s, s) for the centre frames."""
         return prepare_windows(windows, device=device, **self._prep_kwargs())
 
@@ -219,7 +254,12 @@ def load_backbone_weights(encoder: FrameEncoder, weights_path: str | Path) -> No
     state = {k.removeprefix("backbone."): v for k, v in state.items() if not k.startswith("fc.")}
     conv = state.get("conv1.weight")
     target = encoder.backbone.conv1.weight
-    if conv is not None and conv.shape != target.shape and conv.shape[1] == 3 and target.shape[1] == 6:
+    if (
+        conv is not None
+        and conv.shape != target.shape
+        and conv.shape[1] == 3
+        and target.shape[1] == 6
+    ):
         grey = conv.sum(dim=1, keepdim=True).div(3.0).expand(-1, 3, -1, -1)
         state["conv1.weight"] = torch.cat([grey, conv], dim=1)
     missing, unexpected = encoder.backbone.load_state_dict(state, strict=False)
@@ -229,6 +269,34 @@ def load_backbone_weights(encoder: FrameEncoder, weights_path: str | Path) -> No
             f"ssl_training.weights_path={str(weights_path)!r} does not match "
             f"{encoder.config['arch']}: missing {missing[:5]}, unexpected {unexpected[:5]}."
         )
+
+
+class FixedNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d that always uses its stored statistics (identity unless loaded) and never updates them.
+
+    Same parameters and buffers as ``nn.BatchNorm2d`` (torchvision state dicts load as is).
+    ``shift=False`` freezes the bias at its value (0 at init), which keeps the block positively
+    homogeneous: a zero input (a static clip in ``diff`` mode) gives exactly zero features.
+    """
+
+    def __init__(self, num_features: int, shift: bool = True) -> None:
+        super().__init__(num_features)
+        self.bias.requires_grad_(shift)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+        )
+
+
+def _norm_layer(norm: str) -> Any:
+    if norm == "batch":
+        return nn.BatchNorm2d
+    if norm == "frozen":
+        return FixedNorm2d
+    if norm == "scale":
+        return lambda c: FixedNorm2d(c, shift=False)
+    raise ValueError(f"norm={norm!r}; expected one of {NORMS}.")
 
 
 def save_frame_encoder(encoder: FrameEncoder, path: str | Path) -> None:
@@ -241,7 +309,9 @@ def load_frame_encoder(path: str | Path, map_location: str | torch.device = "cpu
     """Load an encoder written by ``save_frame_encoder`` (``weights_only=True``), in eval mode."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Frame encoder file {path} does not exist; run `kedro run --pipeline ssl_training` first.")
+        raise FileNotFoundError(
+            f"Frame encoder file {path} does not exist; run `kedro run --pipeline ssl_training` first."
+        )
     blob = torch.load(str(path), map_location=map_location, weights_only=True)
     encoder = FrameEncoder(**blob["config"])
     encoder.load_state_dict(blob["state_dict"])

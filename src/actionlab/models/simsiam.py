@@ -54,7 +54,9 @@ class SimSiam(nn.Module):
         return p1, p2, z1, z2
 
 
-def simsiam_loss(p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+def simsiam_loss(
+    p1: torch.Tensor, p2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor
+) -> torch.Tensor:
     """Symmetric negative cosine with stop-gradient on z; -1 at best, 0 for orthogonal."""
     d1 = F.cosine_similarity(p1, z2.detach(), dim=-1).mean()
     d2 = F.cosine_similarity(p2, z1.detach(), dim=-1).mean()

@@ -1,10 +1,15 @@
 """Self-supervised (SimSiam) training of the frame encoder.
 
-Training input (``frames``), by ``input_mode`` (see ``actionlab.models.frame_encoder``):
+Training input (``frames``, built from clips by ``sample_windows(clips, config)``): uint8
+windows of ``L`` frames centred on the frame to learn from, ``L = 1`` for ``rgb`` and
+``2 * diff_step + 1`` for ``diff`` / ``diff_rgb`` (the neighbours the difference channels need):
 
-* ``"rgb"``: uint8 frames ``(N, H, W, 3)``;
-* ``"diff"`` / ``"diff_rgb"``: uint8 windows ``(N, 2k + 1, H, W, 3)``, ``k = diff_step``, each
-  centred on the frame to learn from (``sample_windows(clips, config)`` builds them).
+* ``(N, L, H, W, 3)`` (``rgb`` also ``(N, H, W, 3)``): classic SimSiam, both views are random
+  augmentations of the same frame;
+* ``(N, 2, L, H, W, 3)``: window *pairs* (``pair_gap > 0``): the second view is an augmentation
+  of a frame up to ``pair_gap`` frames away in the same clip (temporal positives: the encoder
+  learns what stays constant over a short stretch of the action, i.e. the kind of motion, and
+  is not rewarded for telling frames of one clip apart by appearance).
 
 The loop: prepare every sample once (on the device), then per step two augmented views
 (``TwoViewAugment``), SimSiam forward, symmetric stop-gradient loss, SGD/Adam with a cosine
@@ -29,26 +34,28 @@ from actionlab.models.simsiam import SimSiam, collapse_std, simsiam_loss
 from actionlab.runtime import resolve_device, seed_everything, set_threads
 
 DEFAULT_CONFIG: dict[str, Any] = {
-    "arch": "resnet18",
-    "input_mode": "diff",  # "rgb" | "diff" | "diff_rgb"
-    "input_size": 64,
-    "diff_step": 1,  # k: differences against frames t-k and t+k (of the sampled clip frames)
+    "arch": "resnet18",  # torchvision ResNet, random init unless weights_path
+    "input_mode": "diff",  # "rgb" | "diff" (motion only) | "diff_rgb"
+    "input_size": 64,  # frames resized to input_size x input_size
+    "diff_step": 1,  # k: differences to frames t-k and t+k (in sampled clip frames)
     "diff_gain": 4.0,  # scale of the difference channels
-    "proj_dim": 2048,
-    "pred_hidden": 512,
-    "epochs": 8,
+    "norm": "scale",  # backbone norm: "batch" | "frozen" | "scale" (FixedNorm2d; see FrameEncoder)
+    "pool": "avg",  # spatial pooling of the last feature map: "avg" | "max"
+    "proj_dim": 2048,  # projector width (paper 2048)
+    "pred_hidden": 512,  # predictor bottleneck (paper 512)
+    "epochs": 5,
     "batch_size": 64,
     "optimizer": "sgd",  # "sgd" | "adam"
-    "lr": 0.05,  # peak learning rate (not scaled by batch size)
+    "lr": 0.05,  # peak learning rate of the cosine schedule (not scaled by batch size)
     "weight_decay": 1e-4,
     "momentum": 0.9,  # SGD only
-    "warmup_epochs": 0,
+    "warmup_epochs": 0,  # linear warm-up epochs before the cosine decay
+    "fix_pred_lr": True,  # predictor keeps the peak lr (paper's recommended setting)
     "crop_scale": [0.2, 1.0],  # RandomResizedCrop area range
     "flip": True,  # random horizontal flip
-    "pair_gap": 0,  # 0: both views from one frame; g > 0: second view from a frame <= g away (same clip)
-    "fix_pred_lr": True,  # predictor keeps the peak lr (paper's recommended setting)
-    "frames_per_clip": 12,  # sample_windows: frames drawn per clip (null: all)
-    "num_threads": None,  # torch CPU threads during training (null: leave as is)
+    "pair_gap": 4,  # sample_windows: 0 = both views from one frame; g = 2nd view <= g frames away
+    "frames_per_clip": None,  # sample_windows: centre frames drawn per clip (null: all)
+    "num_threads": None,  # torch CPU threads while training (null: leave as is)
     "weights_path": None,  # optional local torchvision state dict for the backbone
 }
 HISTORY_COLUMNS = ["epoch", "loss", "collapse_std", "lr", "seconds"]
@@ -71,35 +78,42 @@ def sample_windows(
     config: dict[str, Any] | None = None,
     *,
     seed: int = 0,
-    return_index: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Training input for ``train_simsiam`` from uint8 clips ``(T, H, W, 3)`` (same H, W).
 
-    Draws ``frames_per_clip`` frames per clip (all when null) and returns, for ``rgb``,
-    frames ``(N, H, W, 3)``; for the temporal modes windows ``(N, 2k + 1, H, W, 3)`` around
-    them, with neighbour indices clamped to the clip (as ``prepare`` does).
+    Draws ``frames_per_clip`` centre frames per clip (all when null). Each becomes a window of
+    ``L = window_length(input_mode, diff_step)`` frames around it (neighbour indices clamped to
+    the clip, as ``prepare`` does). With ``pair_gap = g > 0`` each window is paired with the
+    window around a frame ``1..g`` frames away in the same clip (a temporal positive).
+
+    Returns uint8 ``(N, L, H, W, 3)`` (``pair_gap = 0``) or ``(N, 2, L, H, W, 3)`` (pairs).
     """
     cfg = resolve_config(config)
     rng = np.random.default_rng(seed)
-    k = (window_length(cfg["input_mode"], cfg["diff_step"]) - 1) // 2
+    length = window_length(cfg["input_mode"], cfg["diff_step"])
+    offsets = np.arange(length) - length // 2
+    gap = int(cfg["pair_gap"])
     per_clip = cfg["frames_per_clip"]
-    out, index = [], []
-    for clip_id, clip in enumerate(clips):
+    out = []
+    for item in clips:
+        clip = np.asarray(item)
+        if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
+            raise ValueError(f"Expected uint8 clips (T, H, W, 3); got {clip.dtype} {clip.shape}.")
         t_len = clip.shape[0]
         if per_clip is None or per_clip >= t_len:
             centres = np.arange(t_len)
         else:
             centres = np.sort(rng.choice(t_len, size=int(per_clip), replace=False))
-        if cfg["input_mode"] == "rgb":
-            out.append(clip[centres])
-        else:
-            idx = np.clip(centres[:, None] + np.arange(-k, k + 1)[None, :], 0, t_len - 1)
-            out.append(clip[idx])
-        index.append(np.stack([np.full(len(centres), clip_id), centres], axis=1))
-    windows = np.ascontiguousarray(np.concatenate(out))
-    if return_index:
-        return windows, np.concatenate(index).astype(np.int64)
-    return windows
+        idx = np.clip(centres[:, None] + offsets[None, :], 0, t_len - 1)
+        if gap > 0:
+            shift = rng.integers(1, gap + 1, size=len(centres)) * rng.choice([-1, 1], len(centres))
+            partner = centres + shift
+            partner = np.where((partner < 0) | (partner >= t_len), centres - shift, partner)
+            partner = np.clip(partner, 0, t_len - 1)
+            idx2 = np.clip(partner[:, None] + offsets[None, :], 0, t_len - 1)
+            idx = np.stack([idx, idx2], axis=1)
+        out.append(clip[idx])
+    return np.ascontiguousarray(np.concatenate(out))
 
 
 def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
@@ -111,7 +125,10 @@ def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
 
 def _build_optimizer(model: SimSiam, cfg: dict[str, Any]) -> torch.optim.Optimizer:
     groups = [
-        {"params": list(model.encoder.parameters()) + list(model.projector.parameters()), "fix": False},
+        {
+            "params": list(model.encoder.parameters()) + list(model.projector.parameters()),
+            "fix": False,
+        },
         {"params": list(model.predictor.parameters()), "fix": bool(cfg["fix_pred_lr"])},
     ]
     if cfg["optimizer"] == "sgd":
@@ -121,38 +138,38 @@ def _build_optimizer(model: SimSiam, cfg: dict[str, Any]) -> torch.optim.Optimiz
     return torch.optim.Adam(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
 
 
-def _partner_table(index: np.ndarray, gap: int) -> torch.Tensor:
-    """(N, M) indices of samples of the same clip whose frames are <= ``gap`` apart (-1 pads).
+def _prepare_input(
+    encoder: FrameEncoder, frames: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prepared inputs of the two views' frames: the same tensor twice unless ``frames`` are pairs."""
+    mode = encoder.config["input_mode"]
+    length = window_length(mode, encoder.config["diff_step"])
+    if frames.ndim == 4 and mode == "rgb":
+        frames = frames[:, None]
+    if frames.ndim == 5 and frames.shape[1] == length:
+        pairs = False
+    elif frames.ndim == 6 and frames.shape[1] == 2 and frames.shape[2] == length:
+        pairs = True
+    else:
+        raise ValueError(
+            f"input_mode={mode!r} with diff_step={encoder.config['diff_step']} trains on windows "
+            f"(N, {length}, H, W, 3) or window pairs (N, 2, {length}, H, W, 3) from "
+            f"sample_windows; got frames of shape {frames.shape}."
+        )
 
-    A sample with no such neighbour is its own partner.
-    """
-    index = np.asarray(index, dtype=np.int64)
-    order = np.lexsort((index[:, 1], index[:, 0]))
-    rows: list[list[int]] = [[] for _ in range(len(index))]
-    for a_pos, a in enumerate(order):
-        for b in order[a_pos + 1 :]:
-            if index[b, 0] != index[a, 0] or index[b, 1] - index[a, 1] > gap:
-                break
-            rows[a].append(int(b))
-            rows[b].append(int(a))
-    width = max(1, *(len(r) for r in rows))
-    table = np.full((len(index), width), -1, dtype=np.int64)
-    for i, r in enumerate(rows):
-        table[i, : len(r)] = r if r else [i]
-    return torch.from_numpy(table)
+    def prep(x: np.ndarray) -> torch.Tensor:
+        chunk = 256
+        return torch.cat(
+            [
+                encoder.prepare_windows(x[i : i + chunk], device=device)
+                for i in range(0, len(x), chunk)
+            ]
+        )
 
-
-def _draw_partners(idx: torch.Tensor, table: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    cand = table[idx]
-    counts = (cand >= 0).sum(dim=1)
-    pick = (torch.rand(len(idx), generator=gen) * counts).long()
-    return cand[torch.arange(len(idx)), pick]
-
-
-def _prepare_all(encoder: FrameEncoder, frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    chunk = 256
-    parts = [encoder.prepare_windows(frames[i : i + chunk], device=device) for i in range(0, len(frames), chunk)]
-    return torch.cat(parts)
+    if not pairs:
+        data = prep(frames)
+        return data, data
+    return prep(frames[:, 0]), prep(frames[:, 1])
 
 
 def train_simsiam(
@@ -163,7 +180,6 @@ def train_simsiam(
     seed: int = 0,
     progress: bool = True,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-    index: np.ndarray | None = None,
 ) -> tuple[FrameEncoder, pd.DataFrame]:
     """Train a frame encoder with SimSiam; return it (CPU, eval mode) and the per-epoch history.
 
@@ -172,10 +188,6 @@ def train_simsiam(
     ``epoch`` (1-based), mean ``loss``, mean ``collapse_std`` of the projections, ``lr`` (at the
     epoch's last step) and wall ``seconds``; ``on_epoch(epoch, row)`` is called after each epoch.
     Same seed and config on CPU give the same history.
-
-    ``index`` (N, 2) ``[clip_id, frame]`` per sample (``sample_windows(..., return_index=True)``)
-    is needed when ``pair_gap > 0``: the second view then comes from another frame of the same
-    clip at most ``pair_gap`` frames away (temporal positives).
     """
     cfg = resolve_config(config)
     dev = resolve_device(device)
@@ -189,12 +201,16 @@ def train_simsiam(
             input_size=cfg["input_size"],
             diff_step=cfg["diff_step"],
             diff_gain=cfg["diff_gain"],
+            norm=cfg["norm"],
+            pool=cfg["pool"],
         )
         if cfg["weights_path"]:
             load_backbone_weights(encoder, cfg["weights_path"])
-        model = SimSiam(encoder, proj_dim=int(cfg["proj_dim"]), pred_hidden=int(cfg["pred_hidden"])).to(dev)
-        data = _prepare_all(encoder, np.asarray(frames), dev)
-        n = data.shape[0]
+        model = SimSiam(
+            encoder, proj_dim=int(cfg["proj_dim"]), pred_hidden=int(cfg["pred_hidden"])
+        ).to(dev)
+        first, second = _prepare_input(encoder, np.asarray(frames), dev)
+        n = first.shape[0]
         if n < 2:
             raise ValueError(f"SimSiam needs at least 2 training frames, got {n}.")
         batch = min(int(cfg["batch_size"]), n)
@@ -202,15 +218,6 @@ def train_simsiam(
         epochs = int(cfg["epochs"])
         total = epochs * steps_per_epoch
         warmup = int(round(float(cfg["warmup_epochs"]) * steps_per_epoch))
-        gap = int(cfg["pair_gap"])
-        partners = None
-        if gap > 0:
-            if index is None or len(index) != n:
-                raise ValueError(
-                    "ssl_training.pair_gap > 0 needs `index` (clip, frame) for every training "
-                    "sample: use sample_windows(..., return_index=True)."
-                )
-            partners = _partner_table(index, gap)
         augment = TwoViewAugment(
             cfg["input_mode"],
             cfg["input_size"],
@@ -238,10 +245,9 @@ def train_simsiam(
                 lr = _lr_at(step, total, warmup, float(cfg["lr"]))
                 for group in optimizer.param_groups:
                     group["lr"] = float(cfg["lr"]) if group["fix"] else lr
-                idx = perm[i * batch : (i + 1) * batch]
-                other = idx if partners is None else _draw_partners(idx, partners, order_gen)
-                x1 = augment.view(data[idx.to(dev)])
-                x2 = augment.view(data[other.to(dev)])
+                idx = perm[i * batch : (i + 1) * batch].to(dev)
+                x1 = augment.view(first[idx])
+                x2 = augment.view(second[idx])
                 p1, p2, z1, z2 = model(x1, x2)
                 loss = simsiam_loss(p1, p2, z1, z2)
                 optimizer.zero_grad(set_to_none=True)
@@ -259,7 +265,9 @@ def train_simsiam(
                 "seconds": time.perf_counter() - start,
             }
             if not math.isfinite(row["loss"]):
-                raise FloatingPointError(f"SimSiam loss is {row['loss']} at epoch {epoch}; lower ssl_training.lr.")
+                raise FloatingPointError(
+                    f"SimSiam loss is {row['loss']} at epoch {epoch}; lower ssl_training.lr."
+                )
             rows.append(row)
             if on_epoch is not None:
                 on_epoch(epoch, dict(row))

@@ -20,7 +20,9 @@ LABEL_COLUMNS: tuple[str, ...] = ("path", "label", "group", "variant", "mask_pat
 def clip_seed(seed: int, action: str, index: int, incorrect: bool) -> int:
     """The render seed of clip ``index`` of ``action``: a function of exactly these, so adding actions
     or clips never changes the clips already there."""
-    seq = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, stable_hash(action), int(index), int(incorrect)])
+    seq = np.random.SeedSequence(
+        [int(seed) & 0xFFFFFFFF, stable_hash(action), int(index), int(incorrect)]
+    )
     return int(seq.generate_state(1)[0])
 
 
@@ -41,7 +43,9 @@ def save_masks(path: str | Path, masks: np.ndarray) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     masks = np.asarray(masks, dtype=bool)
-    np.savez_compressed(path, masks=np.packbits(masks, axis=-1), shape=np.array(masks.shape, np.int64))
+    np.savez_compressed(
+        path, masks=np.packbits(masks, axis=-1), shape=np.array(masks.shape, np.int64)
+    )
     return path
 
 
@@ -87,7 +91,9 @@ def generate_dataset(
     jobs += [(a, k, True) for a in actions for k in range(incorrect_per_action)]
     jobs.sort(key=lambda j: (actions.index(j[0]), j[2], j[1]))
     rows, metas = [], []
-    for action, k, incorrect in tqdm(jobs, desc="synthetic clips", unit="clip", disable=not progress):
+    for action, k, incorrect in tqdm(
+        jobs, desc="synthetic clips", unit="clip", disable=not progress
+    ):
         clip = render_clip(
             action,
             seed=clip_seed(seed, action, k, incorrect),
@@ -132,15 +138,28 @@ def contact_sheet(
 
     rows = []
     for action in actions:
-        clip = render_clip(check_action(action), seed=clip_seed(seed, action, 0, incorrect),
-                           incorrect=incorrect, num_frames=num_frames, size=size)
+        clip = render_clip(
+            check_action(action),
+            seed=clip_seed(seed, action, 0, incorrect),
+            incorrect=incorrect,
+            num_frames=num_frames,
+            size=size,
+        )
         if frames_per_action == 1:
             picks = [_extreme_frame(clip.masks)]
         else:
             picks = np.linspace(0, num_frames - 1, frames_per_action).round().astype(int).tolist()
         label = np.full((size, 2 * size // 3 + 24, 3), 255, np.uint8)
         text = action + (" (x)" if incorrect else "")
-        cv2.putText(label, text, (4, size // 2), cv2.FONT_HERSHEY_SIMPLEX, size / 320, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            label,
+            text,
+            (4, size // 2),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            size / 320,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
         rows.append(np.concatenate([label, *(clip.frames[i] for i in picks)], axis=1))
     return np.concatenate(rows, axis=0)

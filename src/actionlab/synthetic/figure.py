@@ -88,11 +88,27 @@ class Actor:
         return out
 
 
-_SKIN = ((255, 219, 172), (241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (92, 58, 32))
-_HAIR = ((20, 15, 10), (70, 45, 25), (150, 100, 50), (220, 190, 120), (120, 120, 120), (160, 40, 20))
+_SKIN = (
+    (255, 219, 172),
+    (241, 194, 125),
+    (224, 172, 105),
+    (198, 134, 66),
+    (141, 85, 36),
+    (92, 58, 32),
+)
+_HAIR = (
+    (20, 15, 10),
+    (70, 45, 25),
+    (150, 100, 50),
+    (220, 190, 120),
+    (120, 120, 120),
+    (160, 40, 20),
+)
 
 
-def _hsv_colour(rng: np.random.Generator, s: tuple[float, float], v: tuple[float, float]) -> tuple[int, int, int]:
+def _hsv_colour(
+    rng: np.random.Generator, s: tuple[float, float], v: tuple[float, float]
+) -> tuple[int, int, int]:
     import colorsys
 
     r, g, b = colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(*s), rng.uniform(*v))
@@ -112,8 +128,8 @@ def make_actor(index: int) -> Actor:
         torso=0.30 * rng.uniform(0.94, 1.06),
         neck=0.035,
         head_r=0.066 * rng.uniform(0.92, 1.1),
-        shoulder_w=0.105 * build ** 0.5,
-        hip_w=0.058 * build ** 0.5,
+        shoulder_w=0.105 * build**0.5,
+        hip_w=0.058 * build**0.5,
         upper_arm=0.165 * arms,
         forearm=0.15 * arms,
         thigh=0.245 * limbs,
@@ -151,7 +167,7 @@ class Pose:
     planted: bool = True
 
 
-def _bump(v: np.ndarray | float, a: float, b: float) -> float:
+def _bump(v: float, a: float, b: float) -> float:
     """Smooth 0 -> 1 -> 0 bump on ``[a, b]``, zero outside."""
     if v <= a or v >= b:
         return 0.0
@@ -273,7 +289,9 @@ POSE_FUNCTIONS: dict[str, PoseFn] = {
 }
 
 
-def pose_at(action: str, u: float, *, amp: float = 1.0, lead: int = 1, mode: str | None = None) -> Pose:
+def pose_at(
+    action: str, u: float, *, amp: float = 1.0, lead: int = 1, mode: str | None = None
+) -> Pose:
     """Pose of ``action`` at phase ``u`` (in cycles; the motion repeats every 1.0)."""
     return POSE_FUNCTIONS[check_action(action)](u, amp, lead, mode)
 

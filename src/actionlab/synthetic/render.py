@@ -67,19 +67,25 @@ def make_background(rng: np.random.Generator, size: int) -> tuple[np.ndarray, di
     """A static ``(size, size, 3)`` uint8 plate: gradient, blobs, floor, clutter shapes, texture."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / max(size - 1, 1)
     angle = rng.uniform(0, 2 * np.pi)
-    t = (np.cos(angle) * xx + np.sin(angle) * yy)
+    t = np.cos(angle) * xx + np.sin(angle) * yy
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
     c1, c2 = _random_colour(rng), _random_colour(rng)
     plate = c1 * (1 - t[..., None]) + c2 * t[..., None]
 
     k = int(rng.integers(2, 7))
-    blobs = cv2.resize(rng.uniform(-1, 1, size=(k, k, 3)).astype(np.float32), (size, size),
-                       interpolation=cv2.INTER_CUBIC)
+    blobs = cv2.resize(
+        rng.uniform(-1, 1, size=(k, k, 3)).astype(np.float32),
+        (size, size),
+        interpolation=cv2.INTER_CUBIC,
+    )
     blob_amp = rng.uniform(10, 60)
     plate = plate + blob_amp * blobs
 
-    info: dict = {"gradient": [c1.round().tolist(), c2.round().tolist()], "blob_cells": k,
-                  "blob_amp": round(float(blob_amp), 2)}
+    info: dict = {
+        "gradient": [c1.round().tolist(), c2.round().tolist()],
+        "blob_cells": k,
+        "blob_amp": round(float(blob_amp), 2),
+    }
     if rng.uniform() < 0.6:
         horizon = int(rng.uniform(0.45, 0.8) * size)
         floor = _random_colour(rng)
@@ -102,13 +108,24 @@ def make_background(rng: np.random.Generator, size: int) -> tuple[np.ndarray, di
         cx, cy = (int(v) for v in rng.integers(0, size, size=2))
         r = int(rng.integers(3, max(size // 4, 4)))
         if kind == 0:
-            cv2.rectangle(overlay, (cx - r, cy - r // 2), (cx + r, cy + r), colour, thick, cv2.LINE_AA)
+            cv2.rectangle(
+                overlay, (cx - r, cy - r // 2), (cx + r, cy + r), colour, thick, cv2.LINE_AA
+            )
         elif kind == 1:
             cv2.circle(overlay, (cx, cy), r, colour, thick, cv2.LINE_AA)
         elif kind == 2:
             axes = (r, int(rng.integers(2, r + 2)))
-            cv2.ellipse(overlay, (cx, cy), axes, float(rng.uniform(0, 180)), 0, 360, colour, thick,
-                        cv2.LINE_AA)
+            cv2.ellipse(
+                overlay,
+                (cx, cy),
+                axes,
+                float(rng.uniform(0, 180)),
+                0,
+                360,
+                colour,
+                thick,
+                cv2.LINE_AA,
+            )
         elif kind == 3:
             x2, y2 = (int(v) for v in rng.integers(0, size, size=2))
             cv2.line(overlay, (cx, cy), (x2, y2), colour, int(rng.integers(1, 4)), cv2.LINE_AA)
@@ -137,8 +154,23 @@ def make_background(rng: np.random.Generator, size: int) -> tuple[np.ndarray, di
 
 
 _JOINTS: tuple[str, ...] = (
-    "pelvis", "neck", "head", "shoulder_r", "elbow_r", "wrist_r", "shoulder_l", "elbow_l", "wrist_l",
-    "hip_r", "knee_r", "ankle_r", "toe_r", "hip_l", "knee_l", "ankle_l", "toe_l",
+    "pelvis",
+    "neck",
+    "head",
+    "shoulder_r",
+    "elbow_r",
+    "wrist_r",
+    "shoulder_l",
+    "elbow_l",
+    "wrist_l",
+    "hip_r",
+    "knee_r",
+    "ankle_r",
+    "toe_r",
+    "hip_l",
+    "knee_l",
+    "ankle_l",
+    "toe_l",
 )
 #: Derived drawing points: name -> (joint a, joint b, t), the point a + t * (b - a).
 _VIRTUAL: dict[str, tuple[str, str, float]] = {
@@ -176,8 +208,14 @@ def _actor_prims(actor: Actor) -> _Prims:
             ("seg", ("wrist" + t, "hand" + t), actor.skin, actor.arm_th * 1.25, 0.012, True),
         ]
     rows += [
-        ("torso", ("trunk_lo", "trunk_hi", "shoulder_r", "shoulder_l", "hip_l", "hip_r"), actor.shirt,
-         actor.torso_th, 0.0, False),
+        (
+            "torso",
+            ("trunk_lo", "trunk_hi", "shoulder_r", "shoulder_l", "hip_l", "hip_r"),
+            actor.shirt,
+            actor.torso_th,
+            0.0,
+            False,
+        ),
         ("seg", ("neck", "head"), actor.skin, actor.arm_th, 0.02, False),
         ("head", ("head", "neck"), actor.skin, actor.head_r, 0.03, False),
     ]
@@ -191,8 +229,15 @@ def _actor_prims(actor: Actor) -> _Prims:
     )
 
 
-def _draw_figure(prims: _Prims, actor: Actor, xy: np.ndarray, z: np.ndarray, *, scale: float,
-                 box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _draw_figure(
+    prims: _Prims,
+    actor: Actor,
+    xy: np.ndarray,
+    z: np.ndarray,
+    *,
+    scale: float,
+    box: tuple[int, int, int, int],
+) -> tuple[np.ndarray, np.ndarray]:
     """Rasterise the figure (points ``xy`` (N, 2) in frame pixels, depths ``z`` (N,)) at ``SS``x
     inside ``box`` = (x0, y0, x1, y1), painter's order far to near, each part with a dark outline.
 
@@ -242,6 +287,8 @@ def _draw_figure(prims: _Prims, actor: Actor, xy: np.ndarray, z: np.ndarray, *, 
 
 def _smooth_jitter(rng: np.random.Generator, n: int, amp: float) -> np.ndarray:
     raw = rng.standard_normal((n + 4, 2))
+    if n < 3:  # too short to smooth: keep the camera still
+        return np.zeros((n, 2), int)
     kernel = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
     sm = np.stack([np.convolve(raw[:, i], kernel, mode="valid") for i in range(2)], axis=1)
     sm /= max(float(sm.std()), 1e-6)
@@ -277,7 +324,9 @@ def render_clip_layers(
     check_action(action)
     if num_frames < 1 or size < 16:
         raise ValueError(f"need num_frames >= 1 and size >= 16, got {num_frames} and {size}")
-    motion_ss, bg_ss, cam_ss, noise_ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5EED]).spawn(4)
+    motion_ss, bg_ss, cam_ss, noise_ss = np.random.SeedSequence(
+        [int(seed) & 0xFFFFFFFF, 0x5EED]
+    ).spawn(4)
     rng = np.random.default_rng(motion_ss)
     # Draw every nuisance in a fixed order, independent of the action, so one seed gives the same
     # actor / background / placement for every action (controlled comparisons).
@@ -326,8 +375,12 @@ def render_clip_layers(
     ext = who.head_r + who.leg_th
 
     def extent(pts: np.ndarray) -> tuple[float, float, float, float]:
-        return (pts[..., 0].min() - ext, pts[..., 0].max() + ext, pts[..., 1].min() - who.leg_th,
-                pts[..., 1].max() + ext + who.head_r)
+        return (
+            pts[..., 0].min() - ext,
+            pts[..., 0].max() + ext,
+            pts[..., 1].min() - who.leg_th,
+            pts[..., 1].max() + ext + who.head_r,
+        )
 
     x_lo, x_hi, y_lo, y_hi = extent(body)
     span_y = y_hi - y_lo
@@ -363,16 +416,20 @@ def render_clip_layers(
     reach = scale * (who.torso_th / 2 + who.head_r) + 2
     for i in range(num_frames):
         jx, jy = int(jitter[i, 0]), int(jitter[i, 1])
-        bg = plate[MARGIN + jy: MARGIN + jy + size, MARGIN + jx: MARGIN + jx + size]
+        bg = plate[MARGIN + jy : MARGIN + jy + size, MARGIN + jx : MARGIN + jx + size]
         backgrounds[i] = bg
         frames[i] = bg
-        xy = np.stack([left + scale * body[i, :, 0] - jx, ground - scale * body[i, :, 1] - jy], axis=1)
+        xy = np.stack(
+            [left + scale * body[i, :, 0] - jx, ground - scale * body[i, :, 1] - jy], axis=1
+        )
         points[i] = xy
         (bx0, by0), (bx1, by1) = np.floor(xy.min(0) - reach), np.ceil(xy.max(0) + reach) + 1
         bx0, by0 = max(int(bx0), 0), max(int(by0), 0)
         bx1, by1 = min(int(bx1), size), min(int(by1), size)
         if bx1 > bx0 and by1 > by0:
-            col, cov8 = _draw_figure(prims, who, xy, body[i, :, 2], scale=scale, box=(bx0, by0, bx1, by1))
+            col, cov8 = _draw_figure(
+                prims, who, xy, body[i, :, 2], scale=scale, box=(bx0, by0, bx1, by1)
+            )
             region = bg[by0:by1, bx0:bx1].astype(np.float32)
             region *= 1.0 - cov8[..., None].astype(np.float32) / 255.0
             region += col
@@ -409,8 +466,12 @@ def render_clip_layers(
         actor=who.name,
         meta=meta,
     )
-    layers = ClipLayers(backgrounds=backgrounds, coverage=alpha.astype(np.float32) / 255.0,
-                        joints=points, joint_names=_POINTS)
+    layers = ClipLayers(
+        backgrounds=backgrounds,
+        coverage=alpha.astype(np.float32) / 255.0,
+        joints=points,
+        joint_names=_POINTS,
+    )
     return clip, layers
 
 
@@ -429,9 +490,17 @@ def render_clip(
     phase, view, camera jitter, noise) independently of ``action``; ``incorrect`` renders the
     action's faulty execution. Unknown actions raise ``ValueError`` listing ``ACTIONS``.
     """
-    return render_clip_layers(action, seed=seed, incorrect=incorrect, actor=actor,
-                              num_frames=num_frames, size=size)[0]
+    return render_clip_layers(
+        action, seed=seed, incorrect=incorrect, actor=actor, num_frames=num_frames, size=size
+    )[0]
 
 
-__all__ = ["ACTIONS", "ClipLayers", "SyntheticClip", "make_background", "render_clip",
-           "render_clip_layers", "stable_hash"]
+__all__ = [
+    "ACTIONS",
+    "ClipLayers",
+    "SyntheticClip",
+    "make_background",
+    "render_clip",
+    "render_clip_layers",
+    "stable_hash",
+]

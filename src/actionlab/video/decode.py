@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ import av
 import av.container
 import av.video.stream
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
-from actionlab.video.errors import VideoError
+from actionlab.video.errors import VideoError, as_video_error
 from actionlab.video.probe import open_video
 from actionlab.video.sampling import STRATEGIES, CosineSelector, sample_indices
 from actionlab.video.transforms import crop_resize, normalize_rotation, rotate_frame
@@ -43,6 +45,8 @@ _MAX_READ_ERRORS = 20  # consecutive demuxer errors before the rest of a file is
 # FFmpeg-native decoders that apply ``skip_frame`` to exactly the packet sent next (also with
 # frame threads). External ones (libdav1d, ...) queue packets, so toggling it is not exact.
 _SKIP_EXACT = {"h264", "hevc", "vp8", "vp9", "mpeg1video", "mpeg2video", "mpeg4"}
+
+_LOCAL = threading.local()  # per-thread swscale converter (VideoReformatter is not thread-safe)
 
 _Stream = av.video.stream.VideoStream
 _Container = av.container.InputContainer
@@ -125,16 +129,21 @@ def _decode(
     stream: _Stream,
     clock: _Clock,
     warn: _Warner,
+    *,
     skip: Callable[[av.Packet], bool] | None = None,
+    drain: Callable[[av.Packet], bool] | None = None,
 ) -> Iterator[av.VideoFrame]:
     """Demux and decode the stream packet by packet, yielding pictures in presentation order.
 
     A packet that fails to decode is skipped with a warning; a damaged stretch of the
     container is skipped by reading on. ``skip(packet)`` True lets the decoder drop that
     packet when nothing references it (``skip_frame=NONREF``): used for unwanted frames.
+    ``drain(packet)`` True (asked after the packet is sent) ends the pass: the decoder is
+    drained of the frames it holds, no further packet is read, and a seek must follow.
     """
     ctx = stream.codec_context
     skipping = False
+    check_losses = skip is None and drain is None
     if ctx.name not in _SKIP_EXACT:
         skip = None
     if skip is not None:
@@ -159,25 +168,34 @@ def _decode(
                     frames = stream.decode(packet)
                 except av.FFmpegError as err:
                     warn(f"skipped a packet {clock.at(packet.pts)} that failed to decode ({err})")
-                    continue
+                    frames = []
                 for frame in frames:
                     got += 1
                     if frame.is_corrupt:
                         warn(f"frame {clock.at(frame.pts)} decoded with errors (damaged data concealed)")
                     yield frame
+                if drain is not None and packet.size and drain(packet):
+                    yield from _flush(stream, warn)
+                    return
             break
         except av.FFmpegError as err:
             read_errors += 1
             warn(f"could not read the container ({err}); skipping the damaged part")
             if read_errors >= _MAX_READ_ERRORS:
                 warn(f"gave up after {read_errors} read errors; the rest of the file is unreadable")
-                try:
-                    yield from stream.decode(None)
-                except av.FFmpegError:
-                    pass
+                yield from _flush(stream, warn)
                 return
-    if got < sent and skip is None:
+    if check_losses and got < sent:
         warn(f"{sent - got} of {sent} packets produced no picture (damaged or undecodable data)")
+
+
+def _flush(stream: _Stream, warn: _Warner) -> list[av.VideoFrame]:
+    """Drain the decoder: the frames it still holds (reordering, frame threads)."""
+    try:
+        return stream.decode(None)
+    except av.FFmpegError as err:
+        warn(f"could not drain the decoder ({err})")
+        return []
 
 
 def _frame_time(frame: av.VideoFrame, clock: _Clock, last: float | None) -> float:
@@ -187,44 +205,61 @@ def _frame_time(frame: av.VideoFrame, clock: _Clock, last: float | None) -> floa
     return 0.0 if last is None else last + clock.frame_s
 
 
+_NOTIMESTAMPS = 0x80  # AVFMT_NOTIMESTAMPS: raw streams (.h264, ...) carry no timestamps
+
+
+def _seekable(container: _Container, stream: _Stream) -> bool:
+    """Whether seeking by timestamp can work (it fails, and may spoil the reader, on raw streams)."""
+    return stream.start_time is not None and not (container.format.flags & _NOTIMESTAMPS)
+
+
 def _sequential(
-    container: _Container, stream: _Stream, clock: _Clock, t0: float, t1: float, *, warn: _Warner
+    path: str | Path, t0: float, t1: float, *, warn: _Warner
 ) -> Iterator[tuple[float, av.VideoFrame]]:
-    """Yield (t, frame) for t0 <= t < t1: one seek to the keyframe before t0, then forward."""
-    seeked = False
-    if t0 > 0:
-        try:
-            container.seek(clock.pts(t0), stream=stream, backward=True)
-            seeked = True
-        except av.FFmpegError:
-            seeked = False  # not seekable: decode from the beginning
+    """Yield (t, frame) for t0 <= t < t1: one seek to the keyframe before t0, then forward.
 
-    def before_start(packet: av.Packet) -> bool:
-        return packet.pts is not None and clock.seconds(packet.pts) < t0 - _EPS
+    Opens the file itself (frame threads on). If the seek lands after ``t0`` or cannot be
+    checked (frames without timestamps), it decodes from the beginning instead.
+    """
+    for attempt in range(2):
+        with open_video(path) as (container, stream):
+            stream.thread_type = "AUTO"
+            clock = _Clock(stream)
+            seeked = False
+            if attempt == 0 and t0 > 0 and _seekable(container, stream):
+                try:
+                    container.seek(clock.pts(t0), stream=stream, backward=True)
+                    seeked = True
+                except av.FFmpegError:
+                    continue  # a failed seek may leave the reader anywhere: reopen
 
-    while True:
-        first = True
-        last: float | None = None
-        last_pts: int | None = None
-        for frame in _decode(container, stream, clock, warn, before_start if t0 > 0 else None):
-            t = _frame_time(frame, clock, last)
-            if first and seeked and t > t0 + _EPS:
-                break  # the seek landed after `start`: decode from the beginning instead
-            first = False
-            last = t
-            if t < t0 - _EPS:
-                continue
-            if t >= t1 - _EPS:
+            def before_start(packet: av.Packet, clock: _Clock = clock) -> bool:
+                return packet.pts is not None and clock.seconds(packet.pts) < t0 - _EPS
+
+            first = True
+            last: float | None = None
+            last_pts: int | None = None
+            skip = before_start if t0 > 0 else None
+            for frame in _decode(container, stream, clock, warn, skip=skip):
+                t = _frame_time(frame, clock, last)
+                untimed = frame.pts is None and frame.dts is None
+                if first and seeked and (untimed or t > t0 + _EPS):
+                    # the seek landed after `start`, or frames carry no time to tell where
+                    # it landed: decode from the beginning instead
+                    break
+                first = False
+                last = t
+                if t < t0 - _EPS:
+                    continue
+                if t >= t1 - _EPS:
+                    return
+                if clock.ticks_are_frames and frame.pts is not None:
+                    if last_pts is not None and frame.pts - last_pts > 1:
+                        warn(f"{frame.pts - last_pts - 1} frame(s) missing before t={t:.3f}s (damaged or dropped data)")
+                    last_pts = frame.pts
+                yield t, frame
+            else:
                 return
-            if clock.ticks_are_frames and frame.pts is not None:
-                if last_pts is not None and frame.pts - last_pts > 1:
-                    warn(f"{frame.pts - last_pts - 1} frame(s) missing before t={t:.3f}s (damaged or dropped data)")
-                last_pts = frame.pts
-            yield t, frame
-        else:
-            return
-        container.seek(clock.origin, stream=stream, backward=True)
-        seeked = False
 
 
 class _Rgb:
@@ -232,12 +267,19 @@ class _Rgb:
 
     def __init__(self) -> None:
         self.rotation: int | None = None
+        # frame.to_ndarray() would set up swscale for every frame; one converter per thread,
+        # kept across calls, is reused as long as the frame geometry stays the same
+        if not hasattr(_LOCAL, "reformatter"):
+            _LOCAL.reformatter = VideoReformatter()
+        self.reformatter = _LOCAL.reformatter
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
         if self.rotation is None:
             self.rotation = normalize_rotation(frame.rotation)
-        rgb = frame.to_ndarray(format="rgb24")
-        return rotate_frame(rgb, self.rotation) if self.rotation else rgb
+        rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+        if self.rotation:
+            return rotate_frame(rgb, self.rotation)
+        return np.ascontiguousarray(rgb)  # a view with row padding for some widths: copy those
 
 
 def iter_frames(
@@ -256,10 +298,8 @@ def iter_frames(
     t0, t1 = _resolve_range(path, start, end, duration)
     warn = _Warner(path, warnings)
     to_rgb = _Rgb()
-    with open_video(path) as (container, stream):
-        stream.thread_type = "AUTO"
-        clock = _Clock(stream)
-        for index, (t, frame) in enumerate(_sequential(container, stream, clock, t0, t1, warn=warn)):
+    with as_video_error(path):
+        for index, (t, frame) in enumerate(_sequential(path, t0, t1, warn=warn)):
             yield index, t, to_rgb(frame)
 
 
@@ -273,6 +313,7 @@ class _Table:
     pts: np.ndarray
     keys: np.ndarray
     reliable: bool  # every packet had a unique pts
+    count: int  # video packets (frames), with or without pts
 
 
 def _scan(container: _Container, stream: _Stream, warn: _Warner) -> _Table:
@@ -280,11 +321,13 @@ def _scan(container: _Container, stream: _Stream, warn: _Warner) -> _Table:
     pts: list[int] = []
     keys: list[int] = []
     reliable = True
+    count = 0
     for _attempt in range(_MAX_READ_ERRORS):
         try:
             for packet in container.demux(stream):
                 if packet.size == 0 or packet.is_discard:
                     continue
+                count += 1
                 if packet.pts is None:
                     reliable = False
                     continue
@@ -297,7 +340,7 @@ def _scan(container: _Container, stream: _Stream, warn: _Warner) -> _Table:
     arr = np.sort(np.asarray(pts, dtype=np.int64))
     if len(arr) and np.any(np.diff(arr) == 0):
         reliable = False
-    return _Table(arr, np.sort(np.asarray(keys, dtype=np.int64)), reliable)
+    return _Table(arr, np.sort(np.asarray(keys, dtype=np.int64)), reliable, count)
 
 
 class _Fallback(Exception):
@@ -312,64 +355,64 @@ def _sparse(
     wanted: list[tuple[int, int]],
     *,
     warn: _Warner,
+    at_start: bool = True,
 ) -> Iterator[tuple[int, float, av.VideoFrame]]:
-    """Yield (index, t, frame) for ``wanted`` = sorted [(pts, index)], one forward pass.
+    """Yield (index, t, frame) for ``wanted`` = sorted [(pts, index)], forward only.
 
-    Whenever the next wanted frame lies in a later GOP than the decoder's position, seek to
-    that GOP's keyframe (forward only); frames nobody needs are dropped by the decoder
-    (non-reference) or at least never converted. A wanted frame that cannot be decoded is
-    replaced by the nearest earlier decoded frame, with a warning.
+    Wanted frames are grouped by the keyframe (GOP) they depend on. For each group: seek
+    once to its keyframe (not for the first GOP), decode forward letting the decoder drop
+    non-reference frames nobody wants, and stop reading as soon as the group's last wanted
+    packet is sent (the decoder is drained). No frame is decoded twice and nothing is
+    converted to RGB except the wanted frames. A wanted frame that cannot be decoded is
+    replaced by the nearest earlier decoded frame, with a warning. ``at_start`` False: the
+    container was read before (e.g. by a scan), so the first GOP is sought too.
     """
     known = set(table.pts.tolist())
-    remaining = deque(wanted)
-    remaining_pts = {p for p, _ in wanted}
     keys = table.keys
-
-    def key_before(p: int) -> int | None:
-        i = int(np.searchsorted(keys, p, side="right")) - 1
-        return int(keys[i]) if i >= 0 else None
-
-    def unwanted(packet: av.Packet) -> bool:
-        return packet.pts is not None and packet.pts not in remaining_pts
-
-    cur: int | None = None  # furthest presentation timestamp decoded so far
-    prev: av.VideoFrame | None = None
     first_key = int(keys[0]) if len(keys) else None
-    while remaining:
-        target = remaining[0][0]
-        kf = key_before(target)
-        seeked = False
-        if kf is not None and kf != first_key and (cur is None or kf > cur):
+    groups: dict[int | None, list[tuple[int, int]]] = {}
+    for p, i in wanted:
+        k = int(np.searchsorted(keys, p, side="right")) - 1
+        kf = int(keys[k]) if k >= 0 else None
+        groups.setdefault(first_key if kf is None else kf, []).append((p, i))
+
+    prev: av.VideoFrame | None = None
+    for number, (kf, items) in enumerate(groups.items()):
+        seeked = number > 0 or not at_start or (kf is not None and kf != first_key)
+        if seeked:
             try:
-                container.seek(kf, stream=stream, backward=True)
-                seeked = True
+                container.seek(kf if kf is not None else clock.origin, stream=stream, backward=True)
             except av.FFmpegError as err:
                 raise _Fallback from err
+        remaining = deque(items)
+        pending = {p for p, _ in items}
+
+        def unwanted(packet: av.Packet, pending: set[int] = pending) -> bool:
+            return packet.pts is not None and packet.pts not in pending
+
+        def all_sent(packet: av.Packet, pending: set[int] = pending) -> bool:
+            pending.discard(packet.pts)
+            return not pending
+
         first = True
-        for frame in _decode(container, stream, clock, warn, unwanted):
+        for frame in _decode(container, stream, clock, warn, skip=unwanted, drain=all_sent):
             p = frame.pts
             if p is None or p not in known:
                 raise _Fallback
-            if first and seeked and p > target:
+            if first and seeked and p > items[0][0]:
                 raise _Fallback  # the seek landed after the wanted frame
             first = False
             while remaining and remaining[0][0] < p:
                 w, i = remaining.popleft()
-                remaining_pts.discard(w)
                 warn(f"frame {i} {clock.at(w)} could not be decoded; using the nearest earlier frame")
                 yield i, clock.seconds(w), prev if prev is not None else frame
             if remaining and remaining[0][0] == p:
                 _, i = remaining.popleft()
-                remaining_pts.discard(p)
                 yield i, clock.seconds(p), frame
             prev = frame
-            cur = p if cur is None else max(cur, p)
             if not remaining:
-                return
-            nk = key_before(remaining[0][0])
-            if nk is not None and nk > cur:
-                break  # the next wanted frame is in a later GOP: seek there
-        else:
+                break
+        if remaining:
             if seeked and first:
                 raise _Fallback  # nothing decodable after the seek point
             if prev is None:
@@ -377,7 +420,6 @@ def _sparse(
             for w, i in remaining:
                 warn(f"frame {i} {clock.at(w)} could not be decoded; using the last decoded frame")
                 yield i, clock.seconds(w), prev
-            return
 
 
 def _iter_selected(
@@ -392,41 +434,45 @@ def _iter_selected(
     The count comes from a demux-only scan; decoding is a single forward pass that stops after
     the last wanted frame.
     """
+    to_rgb = _Rgb()
+    done: set[int] = set()
     with open_video(path) as (container, stream):
         clock = _Clock(stream)
         table = _scan(container, stream, warn)
-    secs = (table.pts - clock.origin) * clock.tb
-    in_range = table.pts[(secs >= t0 - _EPS) & (secs < t1 - _EPS)]
-    chosen = np.unique(np.asarray(choose(len(in_range)), dtype=np.int64))
-    if len(chosen) == 0:
-        return
-    to_rgb = _Rgb()
-    done: set[int] = set()
-    if table.reliable:
-        wanted = [(int(in_range[i]), int(i)) for i in chosen]
-        try:
-            with open_video(path) as (container, stream):
-                stream.thread_type = "AUTO"
-                for i, t, frame in _sparse(container, stream, clock, table, wanted, warn=warn):
+        if table.reliable:
+            secs = (table.pts - clock.origin) * clock.tb
+            in_range = table.pts[(secs >= t0 - _EPS) & (secs < t1 - _EPS)]
+            total = len(in_range)
+        else:  # no timestamps (raw streams): frames are 1/fps apart, as _frame_time assumes
+            secs = np.arange(table.count) * clock.frame_s
+            total = int(np.count_nonzero((secs >= t0 - _EPS) & (secs < t1 - _EPS)))
+        chosen = np.unique(np.asarray(choose(total), dtype=np.int64))
+        if len(chosen) == 0:
+            return
+        if table.reliable and _seekable(container, stream):
+            wanted = [(int(in_range[i]), int(i)) for i in chosen]
+            # the scan read no picture, so the decoder is not open yet: threads can still be set
+            stream.thread_type = "AUTO"
+            try:
+                for i, t, frame in _sparse(
+                    container, stream, clock, table, wanted, warn=warn, at_start=False
+                ):
                     done.add(i)
                     yield i, t, to_rgb(frame)
-            return
-        except _Fallback:
-            pass
+                return
+            except _Fallback:
+                pass
     # Timestamps or seeking unreliable: count frames in one sequential pass instead.
     want = set(chosen.tolist()) - done
     last = max(want) if want else -1
     got: tuple[int, float, np.ndarray] | None = None
-    with open_video(path) as (container, stream):
-        stream.thread_type = "AUTO"
-        index = -1
-        for index, (t, frame) in enumerate(_sequential(container, stream, clock, t0, t1, warn=warn)):
-            if index in want:
-                got = (index, t, to_rgb(frame))
-                want.discard(index)
-                yield got
-            if index >= last:
-                break
+    for index, (t, frame) in enumerate(_sequential(path, t0, t1, warn=warn)):
+        if index in want:
+            got = (index, t, to_rgb(frame))
+            want.discard(index)
+            yield got
+        if index >= last:
+            break
     for i in sorted(want):
         if got is None:
             break
@@ -456,6 +502,20 @@ def read_frames(
     decode pass that skips whole GOPs between wanted frames and stops after the last one.
     An index outside the range raises VideoError.
     """
+    with as_video_error(path):
+        return _read_frames(path, indices, start=start, end=end, duration=duration, warnings=warnings)
+
+
+def _read_frames(
+    path: str | Path,
+    indices: Sequence[int] | np.ndarray,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    warnings: list[str] | None = None,
+) -> np.ndarray:
+    """Body of :func:`read_frames` (which turns surprises into VideoError)."""
     idx = _check_indices(path, indices)
     t0, t1 = _resolve_range(path, start, end, duration)
     warn = _Warner(path, warnings)
@@ -536,6 +596,29 @@ def load_clip(
     need. Frames are cropped/resized while streaming: memory holds only kept frames at ``size``.
     Warnings about damaged data are in ``Clip.warnings``. Zero frames in range -> VideoError.
     """
+    with as_video_error(path):
+        return _load_clip(
+            path, start=start, end=end, duration=duration, strategy=strategy, size=size,
+            crop_offset=crop_offset, num_frames=num_frames, step=step, max_frames=max_frames,
+            threshold=threshold,
+        )  # fmt: skip
+
+
+def _load_clip(
+    path: str | Path,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    strategy: str = "step",
+    size: int = 128,
+    crop_offset: tuple[float, float] = (0.0, 0.0),
+    num_frames: int = 8,
+    step: int = 2,
+    max_frames: int | None = None,
+    threshold: float = 0.9,
+) -> Clip:
+    """Body of :func:`load_clip` (which turns surprises into VideoError)."""
     if strategy not in STRATEGIES:
         raise VideoError(f"{path}: strategy={strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}.")
     try:
@@ -575,18 +658,15 @@ def load_clip(
     else:
         selector = CosineSelector(threshold) if strategy == "cosine" else None
         to_rgb = _Rgb()
-        with open_video(path) as (container, stream):
-            stream.thread_type = "AUTO"
-            clock = _Clock(stream)
-            for i, (t, frame) in enumerate(_sequential(container, stream, clock, t0, t1, warn=warn)):
-                small = crop_resize(to_rgb(frame), size, crop_offset)
-                if selector is not None and not selector.offer(small):
-                    continue
-                indices.append(i)
-                times.append(t)
-                kept.append(small)
-                if max_frames is not None and len(kept) >= max_frames:
-                    break
+        for i, (t, frame) in enumerate(_sequential(path, t0, t1, warn=warn)):
+            small = crop_resize(to_rgb(frame), size, crop_offset)
+            if selector is not None and not selector.offer(small):
+                continue
+            indices.append(i)
+            times.append(t)
+            kept.append(small)
+            if max_frames is not None and len(kept) >= max_frames:
+                break
     if not kept:
         raise VideoError(
             f"{path}: no decodable frames in {_describe_range(t0, t1)}; check start/end/duration "

@@ -11,7 +11,7 @@ import av
 import av.container
 import av.video.stream
 
-from actionlab.video.errors import VideoError
+from actionlab.video.errors import VideoError, as_video_error
 from actionlab.video.transforms import normalize_rotation
 
 __all__ = ["VideoInfo", "open_video", "probe"]
@@ -101,7 +101,9 @@ def open_video(
         container.close()
 
 
-def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream):
+def _first_frame(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> av.VideoFrame | None:
     """Decode until the first picture comes out; None when no packet decodes."""
     for packet in container.demux(stream):
         try:
@@ -116,10 +118,16 @@ def _first_frame(container: av.container.InputContainer, stream: av.video.stream
 def _count_mov_index(
     stream: av.video.stream.VideoStream, file_size: int
 ) -> tuple[int, bool] | None:
-    """(frames in the mp4/mov sample index whose bytes are in the file, truncated?); no I/O."""
+    """(frames in the mp4/mov sample index whose bytes are in the file, truncated?); no I/O.
+
+    None when the index cannot be trusted to be complete: it must list exactly the header's
+    sample count (fragmented mp4 indexes its fragments lazily and reports no count).
+    """
     try:
         entries = list(stream.index_entries)
     except Exception:
+        return None
+    if not stream.frames or len(entries) != stream.frames:
         return None
     listed = [e for e in entries if not e.is_discard and e.size > 0]
     if not listed:
@@ -162,7 +170,12 @@ def probe(path: str | Path) -> VideoInfo:
     decode). Raises VideoError for missing, empty, unreadable, truncated, audio-only,
     still-image or undecodable files.
     """
-    p = Path(path)
+    with as_video_error(path):
+        return _probe(Path(path))
+
+
+def _probe(p: Path) -> VideoInfo:
+    """Body of :func:`probe` (which turns surprises into VideoError)."""
     with open_video(p) as (container, stream):
         fmt = container.format.name.split(",")[0]
         frame = _first_frame(container, stream)

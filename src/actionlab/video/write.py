@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterable
 from fractions import Fraction
+from numbers import Real
 from pathlib import Path
 
 import av
@@ -21,10 +23,10 @@ class _Mp4Writer:
     """Encodes RGB frames one at a time into a yuv420p mp4 (+faststart); pads odd sizes."""
 
     def __init__(self, path: Path, fps: float, crf: int, codec: str, timed: bool = False) -> None:
-        if not (isinstance(fps, (int, float, Fraction)) and fps > 0):
+        if isinstance(fps, bool) or not isinstance(fps, Real) or not fps > 0 or not math.isfinite(fps):
             raise VideoError(f"{path}: fps={fps!r} must be a positive number; pass e.g. fps=25.0.")
         self.path = path
-        self.rate = Fraction(fps).limit_denominator(1001)
+        self.rate = Fraction(float(fps)).limit_denominator(1001)
         self.crf = crf
         self.codec = codec
         self.timed = timed

@@ -1,0 +1,77 @@
+"""Embedding throughput: the SSL frame encoder and `motion` next to plain resnet18 inference.
+
+Runs every encoder on the same preprocessed clips and prints a markdown table of frames/s.
+Usage (after `kedro run --pipeline preprocessing`, which writes the clips):
+
+    python benchmarks/embedding.py [--clips 20] [--threads 2] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from actionlab.encoders import build_encoder
+from actionlab.models import FrameEncoder
+from actionlab.runtime import resolve_device
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_clips(n: int) -> list[np.ndarray]:
+    index = pd.read_parquet(ROOT / "data/03_primary/clip_index.parquet")
+    keys = index.loc[index["status"] == "accepted", "clip_key"].head(n)
+    clips = []
+    for key in keys:
+        with np.load(ROOT / "data/03_primary/clips" / f"{key}.npz") as data:
+            clips.append(data["frames"])
+    return clips
+
+
+def frames_per_second(encoder, clips: list[np.ndarray]) -> float:
+    encoder.encode(clips[0])  # warm-up
+    started = time.perf_counter()
+    frames = 0
+    for clip in clips:
+        encoder.encode(clip)
+        frames += len(clip)
+    return frames / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    clips = load_clips(args.clips)
+    device = str(resolve_device(args.device))
+    ssl_path = ROOT / "data/06_models/ssl_encoder.pt"
+    if ssl_path.is_file():
+        from actionlab.models import load_frame_encoder
+
+        ssl = load_frame_encoder(ssl_path)
+    else:
+        ssl = FrameEncoder()  # same architecture and input, random weights: same speed
+    config = {"num_threads": args.threads, "torchvision": {"allow_random": True}}
+    rows = [
+        ("ssl (trained encoder, %d px %s input)" % (ssl.config["input_size"], ssl.config["input_mode"]), build_encoder("ssl", config, ssl_encoder=ssl, device=device)),
+        ("motion (Farneback flow, CPU)", build_encoder("motion", config)),
+        ("plain resnet18, 128 px", build_encoder("torchvision", {**config, "torchvision": {"model": "resnet18", "allow_random": True, "input_size": 128}}, device=device)),
+        ("plain resnet18, 224 px", build_encoder("torchvision", {**config, "torchvision": {"model": "resnet18", "allow_random": True}}, device=device)),
+    ]
+    frames = sum(len(c) for c in clips)
+    print(f"{len(clips)} clips, {frames} frames of {clips[0].shape[1]} px; device {device}; {args.threads} threads\n")
+    print("| encoder | frames/s |\n|---|---|")
+    for name, encoder in rows:
+        print(f"| {name} | {frames_per_second(encoder, clips):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
