@@ -61,7 +61,7 @@ def main() -> None:
         ssl = FrameEncoder()  # same architecture and input, random weights: same speed
     config = {"num_threads": args.threads, "torchvision": {"allow_random": True}}
     rows = [
-        ("ssl (trained encoder, %d px %s input)" % (ssl.config["input_size"], ssl.config["input_mode"]), build_encoder("ssl", config, ssl_encoder=ssl, device=device)),
+        (f"ssl (trained encoder, {ssl.config['input_size']} px {ssl.config['input_mode']} input)", build_encoder("ssl", config, ssl_encoder=ssl, device=device)),
         ("motion (Farneback flow, CPU)", build_encoder("motion", config)),
         ("plain resnet18, 128 px", build_encoder("torchvision", {**config, "torchvision": {"model": "resnet18", "allow_random": True, "input_size": 128}}, device=device)),
         ("plain resnet18, 224 px", build_encoder("torchvision", {**config, "torchvision": {"model": "resnet18", "allow_random": True}}, device=device)),

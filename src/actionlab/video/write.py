@@ -47,7 +47,8 @@ class _Mp4Writer:
             ) from err
         stream.width, stream.height = w + w % 2, h + h % 2
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(self.crf), "threads": "1"}
+        # veryfast: ~3x faster than x264's default preset on noisy frames, same crf quality
+        stream.options = {"crf": str(self.crf), "threads": "1", "preset": "veryfast"}
         if self.timed:
             stream.codec_context.time_base = _TIME_BASE
         self.stream = stream

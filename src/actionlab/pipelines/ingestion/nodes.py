@@ -24,8 +24,22 @@ logger = logging.getLogger(__name__)
 
 
 def discover_videos(params: dict[str, Any]) -> pd.DataFrame:
-    """The source table for ``ingestion.source``; the synthetic source writes the built-in videos
-    into ``ingestion.root`` first when that folder has no ``labels.csv`` yet."""
+    """The source table for ``ingestion.source``, with ``ingestion.group_column`` as its group."""
+    sources = _read_source(params)
+    column = params.get("group_column") or "group"
+    if column != "group":
+        if column not in sources:
+            raise ValueError(
+                f"ingestion.group_column={column!r} is not a column of the source "
+                f"(columns: {list(sources.columns)})."
+            )
+        sources["group"] = sources[column].astype(str)
+    return sources
+
+
+def _read_source(params: dict[str, Any]) -> pd.DataFrame:
+    """The synthetic source writes the built-in videos into ``ingestion.root`` first when that
+    folder has no ``labels.csv`` yet."""
     source, root = params["source"], Path(params["root"])
     extensions = tuple(params["video_extensions"])
     if source == "synthetic":
