@@ -1,18 +1,77 @@
-"""Weight-free motion encoder: Farneback optical flow histograms + motion-history Hu moments.
+"""Weight-free motion encoder: figure-centric optical-flow histograms + motion statistics.
 
-For every pair of consecutive frames (grayscale) the dense Farneback flow is binned into a
-``grid x grid`` spatial grid x ``bins`` orientation histogram, each pixel voting with its
-flow magnitude; a cell's histogram is divided by the cell area, so it is the mean flow
-magnitude (pixels per frame) per orientation - a static clip gives ~zero everywhere.
-Orientation bins are centred on ``k * 360/bins`` degrees in image coordinates
-(x right, y down): with 8 bins, bin 0 = rightward, 2 = downward, 4 = leftward, 6 = upward.
-Feature layout: index ``(row * grid + col) * bins + bin``.
+Per pair of consecutive frames (grayscale):
 
-* ``frame_features``: (T, grid*grid*bins) - row t >= 1 holds the flow from frame t-1 to t;
-  row 0 repeats row 1 so rows stay aligned with frames (a 1-frame clip gives one zero row).
-* ``clip_embedding``: ``[mean over pairs of the histograms, 7 log-scaled Hu moments of the
-  motion-history image]`` -> (grid*grid*bins + 7,). The MHI marks pixels whose flow
-  magnitude exceeds ``mhi_threshold``, newer motion brighter (value = (t + 1) / pairs).
+1. **Camera jitter** - the integer global translation ``(dx, dy)`` (``|dx|, |dy| <=
+   align_radius``) that best matches the border ring of the two (5x5 Gaussian-blurred) frames
+   is found by a coarse-to-fine search (see ``global_shift``: fewest ring pixels whose grey
+   level changes by more than 3; a static camera keeps ``(0, 0)``); the second frame is
+   shifted back by it *before* the Farneback flow is computed, so the background - textured
+   or flat - has ~zero flow. Pixels the shift brings in from outside the frame get no vote.
+2. **Noise** - a pixel votes only where its flow magnitude exceeds ``flow_threshold``
+   (px/frame) *and* the aligned, blurred frames differ there by more than ``diff_threshold``
+   grey levels (the change mask is dilated by ``diff_dilate`` px): flat regions and sensor
+   noise give no votes.
+3. **Figure box** - the votes (flow magnitude) summed over the clip form a motion-energy map;
+   its ``box_quantile`` .. ``1 - box_quantile`` weighted quantiles along y and x give the
+   moving region, which is made square (side = the longer extent) and widened by
+   ``box_margin`` of its side on every side. All spatial cells live in this box (pixels outside
+   fall into the nearest border cell), so the same action lands in the same cells wherever the
+   figure stands and whatever its size.
+
+Orientation histograms: each voting pixel adds its flow magnitude to the two orientation bins
+nearest its flow angle (linear interpolation); bins are centred on ``k * 360/bins`` degrees in
+image coordinates (x right, y down): with 8 bins, bin 0 = rightward, 2 = downward,
+4 = leftward, 6 = upward. Cell layout of a ``g x g`` level: index ``(row * g + col) * bins + bin``
+(rows/cols of the figure box).
+
+* ``frame_features``: (T, grid*grid*bins) - row t >= 1 holds the ``grid x grid`` box-cell
+  histograms of the flow from frame t-1 to t, divided by the clip's mean votes per pair (rows
+  of a moving clip average to a total of 1; magnitude, scale and speed cancel); row 0 repeats
+  row 1 (a 1-frame clip gives one zero row). Left and right stay distinct here.
+* ``clip_embedding``: the concatenation of
+
+  - for each level ``g`` of the spatial pyramid (``(grid - 1, grid)`` when ``pyramid``, else
+    ``(grid,)``; levels < 1 dropped): the mean over pairs of the ``g x g`` histograms,
+    L1-normalised. With ``mirror`` the histogram is made left/right mirror-invariant (it is
+    added to its mirror image: columns reversed, orientation ``b -> bins/2 - b``) and only the
+    ``ceil(g / 2)`` left columns are kept -> ``g * ceil(g/2) * bins`` values per level
+    (``g * g * bins`` without ``mirror``);
+  - 2 size values: ``log1p(mean votes per pair / box side)`` (motion energy relative to the
+    figure size) and ``log(box side / frame height)``;
+  - 3 temporal values: std over pairs of the vote centroid's y and x (in box sides) and
+    ``log(mean |v_y| / mean |v_x|)`` of the vote-weighted mean velocity (vertical vs
+    horizontal motion);
+  - 12 rhythm values: for the top and the bottom half of the box, for the signals vote-weighted
+    mean v_x, mean v_y and total votes per pair: the spectral centroid and the dominant
+    frequency (cycles per frame pair) of the signal's amplitude spectrum (mean removed);
+  - ``hu_moments`` (0..7) leading log-scaled Hu moments of the motion-history image cropped to
+    the box (a pixel is marked at pair t when its vote exceeds ``mhi_threshold``, newer
+    motion brighter: value = (t + 1) / pairs).
+
+  With the defaults (grid 3, bins 8, pyramid, mirror, hu_moments 2): 16 + 48 + 2 + 3 + 12 + 2
+  = 83 values. A static clip gives all zeros.
+
+``config["motion"]`` keys (defaults)::
+
+    grid: 3              # grid x grid box cells (frame features; finest pyramid level)
+    bins: 8              # orientation bins: 0 = rightward, 2 = downward, 4 = leftward, 6 = upward
+    pyr_scale: 0.5       # cv2.calcOpticalFlowFarneback arguments
+    levels: 3
+    winsize: 15
+    iterations: 3
+    poly_n: 5
+    poly_sigma: 1.2
+    mhi_threshold: 1.0   # vote (flow magnitude, px/frame) that marks a pixel in the MHI
+    align_radius: 3      # largest camera-jitter shift searched (px per pair); 0 = no alignment
+    flow_threshold: 0.3  # flow magnitude (px/frame) below which a pixel does not vote
+    diff_threshold: 6    # grey-level change (blurred, aligned frames) a voting pixel needs
+    diff_dilate: 2       # dilation (px) of that change mask
+    box_quantile: 0.02   # weighted quantile of the motion energy that bounds the figure box
+    box_margin: 0.1      # margin added to each side of the box (fraction of its side)
+    pyramid: true        # clip histograms on (grid - 1, grid) cells; false: grid only
+    mirror: true         # left/right mirror-invariant clip histograms
+    hu_moments: 2        # leading MHI Hu moments in the clip embedding (0..7)
 """
 
 from __future__ import annotations
@@ -27,6 +86,41 @@ from actionlab.encoders.base import Encoder, check_clip
 
 HU_EPS = 1e-12
 
+#: Camera-shift search (``global_shift``): grey-level change (blurred frames) counted as a
+#: mismatch; share of the frame (each side) that forms the compared border ring; least share of
+#: a ring side's pixels changed without the shift, and least share of those changes the shift
+#: must remove, for that side to support the shift; sides (of 4) that must support it.
+ALIGN_THRESHOLD = 3
+ALIGN_RING = 0.25
+ALIGN_MIN_CHANGE = 0.02
+ALIGN_MIN_GAIN = 0.2
+ALIGN_MIN_SIDES = 1
+
+#: Defaults of the ``motion`` keys that ``base.DEFAULT_CONFIG`` may not list.
+MOTION_DEFAULTS: dict[str, Any] = {
+    "grid": 3,
+    "bins": 8,
+    "pyr_scale": 0.5,
+    "levels": 3,
+    "winsize": 15,
+    "iterations": 3,
+    "poly_n": 5,
+    "poly_sigma": 1.2,
+    "mhi_threshold": 1.0,
+    "align_radius": 3,
+    "flow_threshold": 0.3,
+    "diff_threshold": 6,
+    "diff_dilate": 2,
+    "box_quantile": 0.02,
+    "box_margin": 0.1,
+    "pyramid": True,
+    "mirror": True,
+    "hu_moments": 2,
+}
+
+#: Number of rhythm values: 2 box halves x 3 signals x (centroid, dominant frequency).
+RHYTHM_DIM = 12
+
 
 def log_hu(moments: np.ndarray) -> np.ndarray:
     """Signed log scaling of Hu moments, continuous at 0: ``sign(h) * log10(1 + |h| / 1e-12)``."""
@@ -34,15 +128,165 @@ def log_hu(moments: np.ndarray) -> np.ndarray:
     return np.sign(moments) * np.log10(1.0 + np.abs(moments) / HU_EPS)
 
 
+def _ring(shape: tuple[int, int], margin: int) -> int:
+    """Width of the centre-excluding border ring inside the ``margin``-trimmed frame (0 = none)."""
+    height, width = shape
+    ring = int(round(ALIGN_RING * min(height, width))) - margin
+    inner_h, inner_w = height - 2 * margin, width - 2 * margin
+    return ring if ring > 0 and inner_h > 2 * ring and inner_w > 2 * ring else 0
+
+
+def _changed(
+    prev: np.ndarray, nxt: np.ndarray, shift: tuple[int, int], margin: int, threshold: float
+) -> np.ndarray:
+    """Bool mask over the ``margin``-trimmed frame: ``prev`` differs from ``nxt`` shifted by
+    ``shift`` by more than ``threshold`` grey levels."""
+    height, width = prev.shape
+    dx, dy = shift
+    inner = prev[margin : height - margin, margin : width - margin]
+    window = nxt[margin + dy : height - margin + dy, margin + dx : width - margin + dx]
+    return cv2.absdiff(window, inner) > threshold
+
+
+def _mismatches(
+    prev: np.ndarray, nxt: np.ndarray, shift: tuple[int, int], margin: int, threshold: float
+) -> int:
+    """Changed pixels (``_changed``) in the border ring (outer ``ALIGN_RING`` of the frame on
+    every side; the whole trimmed frame when too small for a ring)."""
+    changed = _changed(prev, nxt, shift, margin, threshold)
+    count = int(np.count_nonzero(changed))
+    ring = _ring(prev.shape, margin)
+    if ring:
+        h, w = changed.shape
+        count -= int(np.count_nonzero(changed[ring : h - ring, ring : w - ring]))
+    return count
+
+
+def _sides(changed: np.ndarray, ring: int) -> tuple[np.ndarray, np.ndarray]:
+    """Changed-pixel counts and areas of the ring's 4 sides (top and bottom strips hold the
+    corners)."""
+    h, w = changed.shape
+    parts = (
+        changed[:ring],
+        changed[h - ring :],
+        changed[ring : h - ring, :ring],
+        changed[ring : h - ring, w - ring :],
+    )
+    return np.array([np.count_nonzero(p) for p in parts]), np.array([p.size for p in parts])
+
+
+def _best_shift(
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    candidates: list[tuple[int, int]],
+    margin: int,
+    threshold: float,
+) -> tuple[tuple[int, int], int]:
+    """The candidate (|dx|, |dy| <= margin) with the fewest ring mismatches and that count; ties
+    go to the candidate listed first."""
+    best, best_count = candidates[0], -1
+    for shift in candidates:
+        count = _mismatches(prev, nxt, shift, margin, threshold)
+        if best_count < 0 or count < best_count:
+            best, best_count = shift, count
+    return best, best_count
+
+
+def _by_size(candidates: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return sorted(candidates, key=lambda s: (abs(s[0]) + abs(s[1]), abs(s[0]), abs(s[1]), s))
+
+
+def global_shift(
+    prev: np.ndarray, nxt: np.ndarray, radius: int, threshold: float = ALIGN_THRESHOLD
+) -> tuple[int, int]:
+    """Integer camera translation ``(dx, dy)`` (``|dx|, |dy| <= radius``) of the content from
+    ``prev`` to ``nxt`` (uint8 grey images): ``nxt[y + dy, x + dx] ~ prev[y, x]``.
+
+    Only the border ring (the outer ``ALIGN_RING`` of the frame; the centre, where the actor
+    usually is, is left out) is compared: the shift with the fewest pixels differing by more than
+    ``threshold`` wins (ties go to the smaller shift). Radius >= 2 searches coarse-to-fine (half
+    resolution, then +-1 px around the doubled coarse shift). A non-zero shift is kept only when
+    it explains the changes on at least ``ALIGN_MIN_SIDES`` of the ring's 4 sides (top, bottom,
+    left, right strips): a side counts when at least ``ALIGN_MIN_CHANGE`` of its pixels changed
+    without the shift and the shift removes at least ``ALIGN_MIN_GAIN`` of those changes.
+    Otherwise ``(0, 0)``: a static camera (small changes the shift does not explain) keeps
+    ``(0, 0)``. Limitation: the ring needs some static texture - an object moving over a
+    perfectly flat background near the frame border can pass for camera motion (use
+    ``align_radius: 0`` for a fixed camera there).
+    """
+    radius = int(radius)
+    height, width = prev.shape
+    if radius <= 0 or min(height, width) <= 4 * radius + 2:
+        return 0, 0
+    span = range(-radius, radius + 1)
+    if radius >= 2 and min(height, width) >= 32:
+        half = (radius + 1) // 2
+        coarse = _by_size(
+            [(dx, dy) for dy in range(-half, half + 1) for dx in range(-half, half + 1)]
+        )
+        (cdx, cdy), _ = _best_shift(cv2.pyrDown(prev), cv2.pyrDown(nxt), coarse, half, threshold)
+        around = [(2 * cdx + i, 2 * cdy + j) for j in (-1, 0, 1) for i in (-1, 0, 1)]
+        candidates = _by_size([(dx, dy) for dx, dy in around if dx in span and dy in span])
+    else:
+        candidates = _by_size([(dx, dy) for dy in span for dx in span])
+    best, _ = _best_shift(prev, nxt, candidates, radius, threshold)
+    if best == (0, 0):
+        return best
+    ring = _ring(prev.shape, radius)
+    if not ring:
+        return best
+    still, area = _sides(_changed(prev, nxt, (0, 0), radius, threshold), ring)
+    moved, _ = _sides(_changed(prev, nxt, best, radius, threshold), ring)
+    explained = (still >= ALIGN_MIN_CHANGE * area) & (moved <= (1 - ALIGN_MIN_GAIN) * still)
+    return best if np.count_nonzero(explained) >= ALIGN_MIN_SIDES else (0, 0)
+
+
+def shift_image(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``out[y, x] = image[y + dy, x + dx]`` (edge pixels replicated)."""
+    if dx == 0 and dy == 0:
+        return image
+    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(
+        image,
+        matrix,
+        (image.shape[1], image.shape[0]),
+        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    pos = int(np.searchsorted(cum, q * cum[-1]))
+    return float(values[order][min(pos, len(values) - 1)])
+
+
+def _spectrum_stats(signal: np.ndarray) -> list[float]:
+    """Spectral centroid and dominant frequency (cycles per sample) of ``signal`` (mean removed)."""
+    if len(signal) < 3:
+        return [0.0, 0.0]
+    spec = np.abs(np.fft.rfft(signal - signal.mean()))[1:]
+    freq = np.fft.rfftfreq(len(signal))[1:]
+    total = spec.sum()
+    if total <= 1e-9 * max(1.0, float(np.abs(signal).max())):
+        return [0.0, 0.0]
+    return [float((spec * freq).sum() / total), float(freq[int(spec.argmax())])]
+
+
 class MotionEncoder(Encoder):
-    """Optical-flow orientation histograms (per frame pair) + MHI Hu moments (per clip)."""
+    """Figure-centric optical-flow histograms (per frame pair) + clip motion statistics."""
 
     name = "motion"
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
-        cfg = self.config["motion"]
+        cfg = {**MOTION_DEFAULTS, **dict(self.config.get("motion") or {})}
         self.grid, self.bins = int(cfg["grid"]), int(cfg["bins"])
+        if self.grid < 1 or self.bins < 2:
+            raise ValueError(
+                f"motion.grid={self.grid} must be >= 1 and motion.bins={self.bins} >= 2."
+            )
         self.flow_args = (
             float(cfg["pyr_scale"]),
             int(cfg["levels"]),
@@ -53,6 +297,23 @@ class MotionEncoder(Encoder):
             0,
         )
         self.mhi_threshold = float(cfg["mhi_threshold"])
+        self.align_radius = int(cfg["align_radius"])
+        self.flow_threshold = float(cfg["flow_threshold"])
+        self.diff_threshold = float(cfg["diff_threshold"])
+        self.diff_dilate = int(cfg["diff_dilate"])
+        self.box_quantile = float(cfg["box_quantile"])
+        self.box_margin = float(cfg["box_margin"])
+        self.mirror = bool(cfg["mirror"])
+        self.hu_moments = int(cfg["hu_moments"])
+        if not 0 <= self.hu_moments <= 7:
+            raise ValueError(f"motion.hu_moments={self.hu_moments}; expected 0..7.")
+        if not 0.0 <= self.box_quantile < 0.5:
+            raise ValueError(f"motion.box_quantile={self.box_quantile}; expected 0 <= q < 0.5.")
+        levels = (self.grid - 1, self.grid) if cfg["pyramid"] else (self.grid,)
+        self.pyramid = tuple(g for g in levels if g >= 1)
+        self._kernel = (
+            np.ones((2 * self.diff_dilate + 1,) * 2, np.uint8) if self.diff_dilate > 0 else None
+        )
         if self.config.get("num_threads"):
             cv2.setNumThreads(int(self.config["num_threads"]))
 
@@ -61,56 +322,210 @@ class MotionEncoder(Encoder):
         """Length of one frame feature (``grid * grid * bins``)."""
         return self.grid * self.grid * self.bins
 
-    def flows(self, clip: np.ndarray) -> np.ndarray:
-        """Farneback flow between consecutive frames: float32 (T-1, H, W, 2)."""
+    @property
+    def clip_dim(self) -> int:
+        """Length of the clip embedding."""
+        cols = (lambda g: (g + 1) // 2) if self.mirror else (lambda g: g)
+        hist = sum(g * cols(g) * self.bins for g in self.pyramid)
+        return hist + 2 + 3 + RHYTHM_DIM + self.hu_moments
+
+    # ------------------------------------------------------------------------------ flow
+
+    def motion_fields(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Camera-compensated flow, votes and camera shifts of the P = T-1 frame pairs.
+
+        Returns ``flow`` float32 (P, H, W, 2) (flow of pair t after frame t+1 was shifted back by
+        the camera shift), ``votes`` float32 (P, H, W) (flow magnitude where the pixel votes,
+        else 0) and ``shifts`` int (P, 2) (the ``(dx, dy)`` camera shift of each pair).
+        """
         clip = check_clip(clip)
         gray = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in clip]
-        out = np.zeros((len(gray) - 1, *gray[0].shape, 2), np.float32)
-        for t in range(len(gray) - 1):
-            out[t] = cv2.calcOpticalFlowFarneback(gray[t], gray[t + 1], None, *self.flow_args)
+        blur = [cv2.GaussianBlur(g, (5, 5), 0) for g in gray]
+        pairs, (height, width) = len(gray) - 1, gray[0].shape
+        flow = np.zeros((pairs, height, width, 2), np.float32)
+        votes = np.zeros((pairs, height, width), np.float32)
+        shifts = np.zeros((pairs, 2), np.int64)
+        for t in range(pairs):
+            dx, dy = global_shift(blur[t], blur[t + 1], self.align_radius)
+            shifts[t] = dx, dy
+            nxt = shift_image(gray[t + 1], dx, dy)
+            flow[t] = cv2.calcOpticalFlowFarneback(gray[t], nxt, None, *self.flow_args)
+            diff = cv2.absdiff(shift_image(blur[t + 1], dx, dy), blur[t])
+            changed = cv2.threshold(diff, self.diff_threshold, 1, cv2.THRESH_BINARY)[1]
+            if self._kernel is not None:
+                changed = cv2.dilate(changed, self._kernel)
+            vote = votes[t]
+            cv2.magnitude(flow[t, ..., 0], flow[t, ..., 1], vote)
+            vote[vote <= self.flow_threshold] = 0.0
+            vote *= changed
+            # rows / columns the shift filled by replicating the edge carry no information
+            if dy > 0:
+                vote[height - dy :] = 0.0
+            elif dy < 0:
+                vote[:-dy] = 0.0
+            if dx > 0:
+                vote[:, width - dx :] = 0.0
+            elif dx < 0:
+                vote[:, :-dx] = 0.0
+        return flow, votes, shifts
+
+    def flows(self, clip: np.ndarray) -> np.ndarray:
+        """Camera-compensated Farneback flow between consecutive frames: float32 (T-1, H, W, 2)."""
+        return self.motion_fields(clip)[0]
+
+    # ------------------------------------------------------------------------------- box
+
+    def figure_box(self, votes: np.ndarray) -> tuple[float, float, float, float]:
+        """Square box ``(y0, y1, x0, x1)`` around the motion energy of (P, H, W) votes (whole
+        frame when nothing moves)."""
+        height, width = votes.shape[1:]
+        energy = votes.sum(axis=0)
+        ys, xs = np.nonzero(energy)
+        if len(ys) == 0:
+            return 0.0, float(height), 0.0, float(width)
+        e = energy[ys, xs]
+        q = self.box_quantile
+        y0, y1 = _weighted_quantile(ys, e, q), _weighted_quantile(ys, e, 1 - q) + 1
+        x0, x1 = _weighted_quantile(xs, e, q), _weighted_quantile(xs, e, 1 - q) + 1
+        cy, cx, side = (y0 + y1) / 2, (x0 + x1) / 2, max(y1 - y0, x1 - x0)
+        side *= 1 + 2 * self.box_margin
+        return cy - side / 2, cy + side / 2, cx - side / 2, cx + side / 2
+
+    # -------------------------------------------------------------------------- features
+
+    def _sparse(self, flow: np.ndarray, votes: np.ndarray) -> dict[str, np.ndarray]:
+        """The voting pixels: pair ``t``, row ``y``, column ``x``, vote ``w``, flow ``vx``/``vy``
+        and orientation-bin position ``pos`` (float, bin k centred on k)."""
+        t, y, x = np.nonzero(votes)
+        vec = flow[t, y, x].astype(np.float64)
+        ang = np.arctan2(vec[:, 1], vec[:, 0]) % (2 * np.pi)
+        return {
+            "t": t,
+            "y": y,
+            "x": x,
+            "w": votes[t, y, x].astype(np.float64),
+            "vx": vec[:, 0],
+            "vy": vec[:, 1],
+            "pos": ang / (2 * np.pi / self.bins),
+        }
+
+    def _histograms(
+        self,
+        sparse: dict[str, np.ndarray],
+        shape: tuple[int, int, int],
+        box: tuple[float, float, float, float],
+        g: int,
+    ) -> np.ndarray:
+        """(P, g*g*bins) soft orientation histograms of the votes in the g x g box cells."""
+        pairs, height, width = shape
+        dim = g * g * self.bins
+        t, y, x, w, pos = (sparse[k] for k in ("t", "y", "x", "w", "pos"))
+        if len(t) == 0:
+            return np.zeros((pairs, dim), np.float64)
+        y0, y1, x0, x1 = box
+        side_y, side_x = max(y1 - y0, 1e-6), max(x1 - x0, 1e-6)
+        rows = np.clip(np.floor((np.arange(height) - y0) / side_y * g), 0, g - 1).astype(np.int64)
+        cols = np.clip(np.floor((np.arange(width) - x0) / side_x * g), 0, g - 1).astype(np.int64)
+        lo = np.floor(pos).astype(np.int64)
+        frac = pos - lo
+        base = t * dim + (rows[y] * g + cols[x]) * self.bins
+        size = pairs * dim
+        hist = np.bincount(base + lo % self.bins, weights=w * (1 - frac), minlength=size)
+        hist += np.bincount(base + (lo + 1) % self.bins, weights=w * frac, minlength=size)
+        return hist.reshape(pairs, dim)
+
+    def _mirror_fold(self, hist: np.ndarray, g: int) -> np.ndarray:
+        """Add the left/right mirror image (columns reversed, orientation b -> bins/2 - b) and keep
+        the ``ceil(g/2)`` left columns."""
+        cells = hist.reshape(g, g, self.bins)
+        flip = (self.bins // 2 - np.arange(self.bins)) % self.bins
+        mirrored = cells[:, ::-1][..., flip]
+        return (cells + mirrored)[:, : (g + 1) // 2].reshape(-1)
+
+    def _temporal(
+        self, sparse: dict[str, np.ndarray], pairs: int, box: tuple[float, ...]
+    ) -> np.ndarray:
+        """3 temporal values + 12 rhythm values (see the module docstring)."""
+        out = np.zeros(3 + RHYTHM_DIM, np.float64)
+        t, w = sparse["t"], sparse["w"]
+        if len(t) == 0:
+            return out
+        y0, y1 = box[:2]
+        side = max(y1 - y0, 1e-6)
+
+        def per_pair(values: np.ndarray | None, select: np.ndarray | None = None) -> np.ndarray:
+            weights = w if values is None else w * values
+            if select is not None:
+                return np.bincount(t[select], weights=weights[select], minlength=pairs)
+            return np.bincount(t, weights=weights, minlength=pairs)
+
+        tot = per_pair(None)
+        active = tot > 0
+        safe = np.where(active, tot, 1.0)
+        cy, cx = per_pair(sparse["y"]) / safe, per_pair(sparse["x"]) / safe
+        vx, vy = per_pair(sparse["vx"]) / safe, per_pair(sparse["vy"]) / safe
+        out[0] = cy[active].std() / side
+        out[1] = cx[active].std() / side
+        out[2] = np.log((np.abs(vy).mean() + 1e-3) / (np.abs(vx).mean() + 1e-3))
+        top = sparse["y"] < (y0 + y1) / 2
+        rhythm: list[float] = []
+        for select in (top, ~top):
+            total = per_pair(None, select)
+            safe = np.where(total > 0, total, 1.0)
+            for signal in (
+                per_pair(sparse["vx"], select) / safe,
+                per_pair(sparse["vy"], select) / safe,
+                total,
+            ):
+                rhythm += _spectrum_stats(signal)
+        out[3:] = rhythm
         return out
 
-    def _cell_index(self, height: int, width: int) -> np.ndarray:
-        rows = np.arange(height) * self.grid // height
-        cols = np.arange(width) * self.grid // width
-        return (rows[:, None] * self.grid + cols[None, :]) * self.bins
-
-    def histograms(self, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-pair histograms (P, grid*grid*bins) and magnitudes (P, H, W) of flows (P, H, W, 2)."""
-        pairs, height, width = flow.shape[:3]
-        if pairs == 0:
-            return np.zeros((0, self.dim), np.float32), np.zeros((0, height, width), np.float32)
-        mag, ang = cv2.cartToPolar(
-            flow[..., 0].reshape(pairs * height, width), flow[..., 1].reshape(pairs * height, width)
-        )
-        mag, ang = mag.reshape(pairs, height, width), ang.reshape(pairs, height, width)
-        width_bin = 2 * np.pi / self.bins
-        obin = np.floor((ang + width_bin / 2) / width_bin).astype(np.int64) % self.bins
-        index = (
-            obin
-            + self._cell_index(height, width)[None]
-            + (np.arange(pairs) * self.dim)[:, None, None]
-        )
-        hist = np.bincount(index.ravel(), weights=mag.ravel(), minlength=pairs * self.dim)
-        cell_area = height * width / (self.grid * self.grid)
-        return (hist.reshape(pairs, self.dim) / cell_area).astype(np.float32), mag
-
-    def mhi_hu(self, magnitudes: np.ndarray) -> np.ndarray:
-        """Log-scaled Hu moments (7,) of the motion-history image built from (P, H, W) magnitudes."""
-        pairs = magnitudes.shape[0]
-        if pairs == 0:
-            return np.zeros(7, np.float32)
-        mhi = np.zeros(magnitudes.shape[1:], np.float32)
+    def _mhi_hu(self, votes: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+        pairs, height, width = votes.shape
+        if self.hu_moments == 0:
+            return np.zeros(0)
+        mhi = np.zeros((height, width), np.float32)
         for t in range(pairs):
-            mhi[magnitudes[t] > self.mhi_threshold] = (t + 1) / pairs
-        return log_hu(cv2.HuMoments(cv2.moments(mhi))).astype(np.float32)
+            mhi[votes[t] > self.mhi_threshold] = (t + 1) / pairs
+        y0, y1, x0, x1 = box
+        crop = mhi[
+            int(max(np.floor(y0), 0)) : int(min(np.ceil(y1), height)),
+            int(max(np.floor(x0), 0)) : int(min(np.ceil(x1), width)),
+        ]
+        if not crop.any():
+            return np.zeros(self.hu_moments)
+        return log_hu(cv2.HuMoments(cv2.moments(crop)))[: self.hu_moments]
 
     def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hist, mag = self.histograms(self.flows(clip))
-        if len(hist) == 0:
-            frames = np.zeros((1, self.dim), np.float32)
-            mean = frames[0]
-        else:
-            frames = np.concatenate([hist[:1], hist])
+        flow, votes, _ = self.motion_fields(clip)
+        pairs, height = votes.shape[:2]
+        if pairs == 0:
+            return np.zeros((1, self.dim), np.float32), np.zeros(self.clip_dim, np.float32)
+        box = self.figure_box(votes)
+        side = box[1] - box[0]
+        per_pair = votes.sum() / pairs  # mean votes per pair: the clip's motion scale
+        scale = per_pair if per_pair > 0 else 1.0
+        sparse = self._sparse(flow, votes)
+        parts: list[np.ndarray] = []
+        frames = None
+        for g in self.pyramid:
+            hist = self._histograms(sparse, votes.shape, box, g)
+            if g == self.grid:
+                frames = hist / scale
             mean = hist.mean(axis=0)
-        return frames, np.concatenate([mean, self.mhi_hu(mag)]).astype(np.float32)
+            if self.mirror:
+                mean = self._mirror_fold(mean, g)
+            parts.append(mean / max(mean.sum(), 1e-12))
+        if frames is None:
+            frames = self._histograms(sparse, votes.shape, box, self.grid) / scale
+        moving = per_pair > 0
+        parts.append(
+            np.array(
+                [np.log1p(per_pair / side), np.log(side / height) if moving else 0.0], np.float64
+            )
+        )
+        parts.append(self._temporal(sparse, pairs, box))
+        parts.append(self._mhi_hu(votes, box))
+        frames = np.concatenate([frames[:1], frames]).astype(np.float32)
+        return frames, np.concatenate(parts).astype(np.float32)

@@ -165,7 +165,10 @@ class FrameEncoder(nn.Module):
     """Maps prepared frames (B, C, H, W) float to features (B, dim).
 
     ``prepare`` turns a uint8 clip (T, H, W, 3) into the encoder's input tensor (T, C, h, w);
-    ``config`` holds everything needed to rebuild the module before loading a state dict.
+    ``config`` holds everything needed to rebuild the module before loading a state dict
+    (``arch``: a torchvision ResNet name; ``input_mode`` / ``input_size`` / ``diff_step`` /
+    ``diff_gain``: see the module doc; ``norm``: ``"scale"`` | ``"frozen"`` | ``"batch"``;
+    ``pool``: ``"avg"`` | ``"max"`` spatial pooling of the last feature map).
     """
 
     def __init__(

@@ -45,8 +45,8 @@ class SimSiam(nn.Module):
     def forward(
         self, x1: torch.Tensor, x2: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        # One pass over both views: BN statistics are shared across the two views, as in the
-        # multi-view batches of the reference implementation.
+        # One pass over both views (half the kernel launches; the projector/predictor BatchNorm
+        # statistics are then computed over both views together).
         z = self.projector(self.encoder(torch.cat([x1, x2])))
         p = self.predictor(z)
         z1, z2 = z.chunk(2)
