@@ -57,7 +57,7 @@ def test_wrong_header_count_truncated_avi(vdir: Path, frames60) -> None:
     with av.open(str(cut)) as c:
         assert c.streams.video[0].frames == 60  # the header lies
     info = probe(cut)
-    assert 20 <= info.frames < 40
+    assert 20 <= info.frames < 40 and info.truncated
 
 
 def test_truncated_faststart_mp4_counts_only_present_samples(vdir: Path, frames60) -> None:
@@ -66,7 +66,8 @@ def test_truncated_faststart_mp4_counts_only_present_samples(vdir: Path, frames6
     cut = vdir / "fs_cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
     info = probe(cut)
-    assert 10 < info.frames < 60
+    assert 10 < info.frames < 60 and info.truncated
+    assert not probe(src).truncated
     assert info.duration == pytest.approx(info.frames / 25)
 
 

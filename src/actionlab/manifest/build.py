@@ -48,6 +48,11 @@ def probe_sources(sources: pd.DataFrame, *, progress: bool = True) -> pd.DataFra
             if not path.is_file():
                 raise VideoError(f"{path}: file not found; fix the path or remove the row.")
             info = probe(path)
+            if info.truncated:
+                raise VideoError(
+                    f"{path}: truncated: the file ends after {info.frames} frames, before the "
+                    "end its header announces; copy or download it again."
+                )
             start, end = float(row.get("time_start", np.nan)), float(row.get("time_end", np.nan))
             if not np.isnan(start) and not np.isnan(end) and end <= start:
                 raise VideoError(f"{path}: empty time range [{start}, {end}); check the annotation.")

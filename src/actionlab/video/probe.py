@@ -33,6 +33,8 @@ class VideoInfo:
     (decode functions report times relative to it). ``width``/``height`` are the DISPLAY size,
     i.e. after applying ``rotation`` (degrees counter-clockwise, one of 0/90/180/270, FFmpeg
     display-matrix convention). ``pix_fmt`` is the decoded pixel format ('yuv420p', 'gray', ...).
+    ``truncated`` says the file ends before the frames its header lists (a cut-off copy):
+    ``frames`` then counts only the frames present, which decoding can still read.
     """
 
     path: str
@@ -46,6 +48,7 @@ class VideoInfo:
     rotation: int
     start_time: float
     pix_fmt: str
+    truncated: bool = False
 
 
 def _fail(path: str | Path, problem: str, fix: str) -> VideoError:
@@ -197,9 +200,11 @@ def _probe(p: Path) -> VideoInfo:
         if not header_duration and container.duration:
             header_duration = container.duration / 1_000_000
         counted = _count_mov_index(stream, p.stat().st_size) if fmt == "mov" else None
+        header_frames = int(stream.frames or 0)
 
     fps = float(rate) if rate else 0.0
     duration = header_duration
+    truncated = False
     if counted is not None:
         frames, truncated = counted
         if truncated and fps > 0:
@@ -207,6 +212,7 @@ def _probe(p: Path) -> VideoInfo:
     else:
         with open_video(p) as (container, stream):
             frames, lo, hi = _demux_count(container, stream)
+        truncated = 0 < frames < header_frames
         if lo is not None and hi is not None and hi > lo and tb:
             duration = float((hi - (start if start is not None else lo)) * tb)
     if frames == 0:
@@ -229,4 +235,5 @@ def _probe(p: Path) -> VideoInfo:
         rotation=rotation,
         start_time=float(start * tb) if (start is not None and tb) else 0.0,
         pix_fmt=pix_fmt,
+        truncated=truncated,
     )
