@@ -96,27 +96,6 @@ ALIGN_MIN_CHANGE = 0.02
 ALIGN_MIN_GAIN = 0.2
 ALIGN_MIN_SIDES = 1
 
-#: Defaults of the ``motion`` keys that ``base.DEFAULT_CONFIG`` may not list.
-MOTION_DEFAULTS: dict[str, Any] = {
-    "grid": 3,
-    "bins": 8,
-    "pyr_scale": 0.5,
-    "levels": 3,
-    "winsize": 15,
-    "iterations": 3,
-    "poly_n": 5,
-    "poly_sigma": 1.2,
-    "mhi_threshold": 1.0,
-    "align_radius": 3,
-    "flow_threshold": 0.3,
-    "diff_threshold": 6,
-    "diff_dilate": 2,
-    "box_quantile": 0.02,
-    "box_margin": 0.1,
-    "pyramid": True,
-    "mirror": True,
-    "hu_moments": 2,
-}
 
 #: Number of rhythm values: 2 box halves x 3 signals x (centroid, dominant frequency).
 RHYTHM_DIM = 12
@@ -281,7 +260,7 @@ class MotionEncoder(Encoder):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
-        cfg = {**MOTION_DEFAULTS, **dict(self.config.get("motion") or {})}
+        cfg = dict(self.config["motion"])  # defaults: base.DEFAULT_CONFIG["motion"]
         self.grid, self.bins = int(cfg["grid"]), int(cfg["bins"])
         if self.grid < 1 or self.bins < 2:
             raise ValueError(
