@@ -1,4 +1,3 @@
-"""actionlab
-"""
+"""ActionLab: from a folder of raw videos to trained, compared and tracked action-recognition models."""
 
 __version__ = "0.1"
