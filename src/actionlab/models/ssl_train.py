@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -74,12 +74,14 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def sample_windows(
-    clips: Sequence[np.ndarray],
+    clips: Iterable[np.ndarray],
     config: dict[str, Any] | None = None,
     *,
     seed: int = 0,
 ) -> np.ndarray:
     """Training input for ``train_simsiam`` from uint8 clips ``(T, H, W, 3)`` (same H, W).
+
+    ``clips`` may be a generator: only the sampled frames of each clip are kept.
 
     Draws ``frames_per_clip`` centre frames per clip (all when null). Each becomes a window of
     ``L = window_length(input_mode, diff_step)`` frames around it (neighbour indices clamped to

@@ -33,7 +33,9 @@ def sample_training_frames(
             f"ssl_training.splits={list(params['splits'])} selects no preprocessed clip; "
             f"the clip index has splits {sorted(clip_index['split'].unique())}."
         )
-    windows = sample_windows([clips[k]()["frames"] for k in rows["clip_key"]], _config(params), seed=params["seed"])
+    # one clip in memory at a time: only the sampled frames are kept
+    frames = (clips[k]()["frames"] for k in rows["clip_key"])
+    windows = sample_windows(frames, _config(params), seed=params["seed"])
     logger.info("SSL training on %d samples from %d clips", len(windows), len(rows))
     return {"frames": windows}
 
