@@ -101,9 +101,13 @@ def _resolve_range(
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)
         ):
-            raise VideoError(f"{path}: {name}={value!r} is not a finite number of seconds; pass a float.")
+            raise VideoError(
+                f"{path}: {name}={value!r} is not a finite number of seconds; pass a float."
+            )
     if end is not None and duration is not None:
-        raise VideoError(f"{path}: both end={end} and duration={duration} given; pass only one of them.")
+        raise VideoError(
+            f"{path}: both end={end} and duration={duration} given; pass only one of them."
+        )
     t0 = float(start) if start is not None else 0.0
     if t0 < 0:
         raise VideoError(f"{path}: start={start} is negative; pass start >= 0 (seconds).")
@@ -156,7 +160,9 @@ def _decode(
                 read_errors = 0
                 if packet.size:
                     if packet.is_corrupt:
-                        warn(f"damaged data {clock.at(packet.pts)} (the demuxer flagged the packet corrupt)")
+                        warn(
+                            f"damaged data {clock.at(packet.pts)} (the demuxer flagged the packet corrupt)"
+                        )
                     if skip is not None:
                         want = skip(packet)
                         if want != skipping:
@@ -172,7 +178,9 @@ def _decode(
                 for frame in frames:
                     got += 1
                     if frame.is_corrupt:
-                        warn(f"frame {clock.at(frame.pts)} decoded with errors (damaged data concealed)")
+                        warn(
+                            f"frame {clock.at(frame.pts)} decoded with errors (damaged data concealed)"
+                        )
                     yield frame
                 if drain is not None and packet.size and drain(packet):
                     yield from _flush(stream, warn)
@@ -255,7 +263,9 @@ def _sequential(
                     return
                 if clock.ticks_are_frames and frame.pts is not None:
                     if last_pts is not None and frame.pts - last_pts > 1:
-                        warn(f"{frame.pts - last_pts - 1} frame(s) missing before t={t:.3f}s (damaged or dropped data)")
+                        warn(
+                            f"{frame.pts - last_pts - 1} frame(s) missing before t={t:.3f}s (damaged or dropped data)"
+                        )
                     last_pts = frame.pts
                 yield t, frame
             else:
@@ -404,7 +414,9 @@ def _sparse(
             first = False
             while remaining and remaining[0][0] < p:
                 w, i = remaining.popleft()
-                warn(f"frame {i} {clock.at(w)} could not be decoded; using the nearest earlier frame")
+                warn(
+                    f"frame {i} {clock.at(w)} could not be decoded; using the nearest earlier frame"
+                )
                 yield i, clock.seconds(w), prev if prev is not None else frame
             if remaining and remaining[0][0] == p:
                 _, i = remaining.popleft()
@@ -476,14 +488,18 @@ def _iter_selected(
     for i in sorted(want):
         if got is None:
             break
-        warn(f"frame {i} could not be decoded (the file has fewer decodable frames); using frame {got[0]}")
+        warn(
+            f"frame {i} could not be decoded (the file has fewer decodable frames); using frame {got[0]}"
+        )
         yield i, got[1], got[2]
 
 
 def _check_indices(path: str | Path, indices: Sequence[int] | np.ndarray) -> np.ndarray:
     arr = np.asarray(indices)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise VideoError(f"{path}: indices must be a 1-D sequence of ints, got {arr.dtype} shape {arr.shape}.")
+        raise VideoError(
+            f"{path}: indices must be a 1-D sequence of ints, got {arr.dtype} shape {arr.shape}."
+        )
     return arr.astype(np.int64)
 
 
@@ -503,7 +519,9 @@ def read_frames(
     An index outside the range raises VideoError.
     """
     with as_video_error(path):
-        return _read_frames(path, indices, start=start, end=end, duration=duration, warnings=warnings)
+        return _read_frames(
+            path, indices, start=start, end=end, duration=duration, warnings=warnings
+        )
 
 
 def _read_frames(
@@ -547,7 +565,9 @@ def _read_frames(
         if picture.shape != out.shape[1:]:
             import cv2
 
-            warn(f"frame {i} has size {rgb.shape[1]}x{rgb.shape[0]}; resized to the first frame's size")
+            warn(
+                f"frame {i} has size {rgb.shape[1]}x{rgb.shape[0]}; resized to the first frame's size"
+            )
             picture = cv2.resize(rgb, (out.shape[2], out.shape[1]), interpolation=cv2.INTER_AREA)
         out[positions[i]] = picture
     if out is None:
@@ -597,85 +617,65 @@ def load_clip(
     Warnings about damaged data are in ``Clip.warnings``. Zero frames in range -> VideoError.
     """
     with as_video_error(path):
-        return _load_clip(
-            path, start=start, end=end, duration=duration, strategy=strategy, size=size,
-            crop_offset=crop_offset, num_frames=num_frames, step=step, max_frames=max_frames,
-            threshold=threshold,
-        )  # fmt: skip
+        if strategy not in STRATEGIES:
+            raise VideoError(
+                f"{path}: strategy={strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}."
+            )
+        try:
+            crop_resize(np.zeros((2, 2, 3), np.uint8), size, crop_offset)
+            if strategy == "cosine":
+                CosineSelector(threshold)
+            if max_frames is not None:
+                sample_indices("all", 1, max_frames=max_frames)
+        except ValueError as err:
+            raise VideoError(f"{path}: {err}") from err
+        t0, t1 = _resolve_range(path, start, end, duration)
+        warnings: list[str] = []
+        warn = _Warner(path, warnings)
+        kept: list[np.ndarray] = []
+        indices: list[int] = []
+        times: list[float] = []
 
+        if strategy in ("uniform", "step", "large_step"):
 
-def _load_clip(
-    path: str | Path,
-    *,
-    start: float | None = None,
-    end: float | None = None,
-    duration: float | None = None,
-    strategy: str = "step",
-    size: int = 128,
-    crop_offset: tuple[float, float] = (0.0, 0.0),
-    num_frames: int = 8,
-    step: int = 2,
-    max_frames: int | None = None,
-    threshold: float = 0.9,
-) -> Clip:
-    """Body of :func:`load_clip` (which turns surprises into VideoError)."""
-    if strategy not in STRATEGIES:
-        raise VideoError(f"{path}: strategy={strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}.")
-    try:
-        crop_resize(np.zeros((2, 2, 3), np.uint8), size, crop_offset)
-        if strategy == "cosine":
-            CosineSelector(threshold)
-        if max_frames is not None:
-            sample_indices("all", 1, max_frames=max_frames)
-    except ValueError as err:
-        raise VideoError(f"{path}: {err}") from err
-    t0, t1 = _resolve_range(path, start, end, duration)
-    warnings: list[str] = []
-    warn = _Warner(path, warnings)
-    kept: list[np.ndarray] = []
-    indices: list[int] = []
-    times: list[float] = []
+            def choose(total: int) -> np.ndarray:
+                if total == 0:
+                    raise VideoError(
+                        f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end/duration "
+                        "against the video length (see probe())."
+                    )
+                try:
+                    return sample_indices(
+                        strategy, total, num_frames=num_frames, step=step, max_frames=max_frames
+                    )
+                except ValueError as err:
+                    raise VideoError(f"{path}: {err}") from err
 
-    if strategy in ("uniform", "step", "large_step"):
-
-        def choose(total: int) -> np.ndarray:
-            if total == 0:
-                raise VideoError(
-                    f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end/duration "
-                    "against the video length (see probe())."
-                )
-            try:
-                return sample_indices(
-                    strategy, total, num_frames=num_frames, step=step, max_frames=max_frames
-                )
-            except ValueError as err:
-                raise VideoError(f"{path}: {err}") from err
-
-        for i, t, rgb in _iter_selected(path, t0, t1, warn, choose):
-            indices.append(i)
-            times.append(t)
-            kept.append(crop_resize(rgb, size, crop_offset))
-    else:
-        selector = CosineSelector(threshold) if strategy == "cosine" else None
-        to_rgb = _Rgb()
-        for i, (t, frame) in enumerate(_sequential(path, t0, t1, warn=warn)):
-            small = crop_resize(to_rgb(frame), size, crop_offset)
-            if selector is not None and not selector.offer(small):
-                continue
-            indices.append(i)
-            times.append(t)
-            kept.append(small)
-            if max_frames is not None and len(kept) >= max_frames:
-                break
-    if not kept:
-        raise VideoError(
-            f"{path}: no decodable frames in {_describe_range(t0, t1)}; check start/end/duration "
-            "against the video length (see probe()), or re-export the video if it is damaged."
+            for i, t, rgb in _iter_selected(path, t0, t1, warn, choose):
+                indices.append(i)
+                times.append(t)
+                kept.append(crop_resize(rgb, size, crop_offset))
+        else:
+            selector = CosineSelector(threshold) if strategy == "cosine" else None
+            to_rgb = _Rgb()
+            for i, (t, frame) in enumerate(_sequential(path, t0, t1, warn=warn)):
+                small = crop_resize(to_rgb(frame), size, crop_offset)
+                if selector is not None and not selector.offer(small):
+                    continue
+                indices.append(i)
+                times.append(t)
+                kept.append(small)
+                if max_frames is not None and len(kept) >= max_frames:
+                    break
+        if not kept:
+            raise VideoError(
+                f"{path}: no decodable frames in {_describe_range(t0, t1)}; check start/end/duration "
+                "against the video length (see probe()), or re-export the video if it is damaged."
+            )
+        order = np.argsort(np.asarray(indices), kind="stable")
+        return Clip(
+            frames=np.stack([kept[k] for k in order]).astype(np.uint8, copy=False),
+            indices=np.asarray(indices, dtype=np.int64)[order],
+            times=np.asarray(times, dtype=np.float64)[order],
+            warnings=warnings,
         )
-    order = np.argsort(np.asarray(indices), kind="stable")
-    return Clip(
-        frames=np.stack([kept[k] for k in order]).astype(np.uint8, copy=False),
-        indices=np.asarray(indices, dtype=np.int64)[order],
-        times=np.asarray(times, dtype=np.float64)[order],
-        warnings=warnings,
-    )

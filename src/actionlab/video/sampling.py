@@ -92,7 +92,11 @@ class CosineSelector:
     """
 
     def __init__(self, threshold: float = 0.9) -> None:
-        if isinstance(threshold, bool) or not isinstance(threshold, Real) or not np.isfinite(threshold):
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, Real)
+            or not np.isfinite(threshold)
+        ):
             raise ValueError(f"threshold: expected a finite number, got {threshold!r}.")
         self.threshold = float(threshold)
         self._last: np.ndarray | None = None
@@ -144,7 +148,9 @@ def sample_indices(strategy: str, total: int, **params: int | None) -> np.ndarra
     """
     unknown = sorted(set(params) - set(_PARAMS))
     if unknown:
-        raise ValueError(f"{unknown[0]}: unknown sampling parameter; accepted: {', '.join(_PARAMS)}.")
+        raise ValueError(
+            f"{unknown[0]}: unknown sampling parameter; accepted: {', '.join(_PARAMS)}."
+        )
     num_frames = params.get("num_frames")
     num_frames = 8 if num_frames is None else num_frames
     step = params.get("step")

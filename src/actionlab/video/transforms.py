@@ -9,14 +9,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["center_crop_square", "crop_resize", "normalize_rotation", "resize", "rotate_frame", "to_rgb"]
+__all__ = [
+    "center_crop_square",
+    "crop_resize",
+    "normalize_rotation",
+    "resize",
+    "rotate_frame",
+    "to_rgb",
+]
 
 
 def to_rgb(frame: np.ndarray) -> np.ndarray:
     """Return ``frame`` as (H, W, 3) uint8: grey is repeated to 3 channels, alpha is dropped."""
     frame = np.asarray(frame)
     if frame.dtype != np.uint8:
-        raise ValueError(f"frame: expected dtype uint8, got {frame.dtype}; convert with .astype(np.uint8).")
+        raise ValueError(
+            f"frame: expected dtype uint8, got {frame.dtype}; convert with .astype(np.uint8)."
+        )
     if frame.ndim == 2:
         return np.repeat(frame[:, :, None], 3, axis=2)
     if frame.ndim == 3 and frame.shape[2] == 3:

@@ -23,7 +23,12 @@ class _Mp4Writer:
     """Encodes RGB frames one at a time into a yuv420p mp4 (+faststart); pads odd sizes."""
 
     def __init__(self, path: Path, fps: float, crf: int, codec: str, timed: bool = False) -> None:
-        if isinstance(fps, bool) or not isinstance(fps, Real) or not fps > 0 or not math.isfinite(fps):
+        if (
+            isinstance(fps, bool)
+            or not isinstance(fps, Real)
+            or not fps > 0
+            or not math.isfinite(fps)
+        ):
             raise VideoError(f"{path}: fps={fps!r} must be a positive number; pass e.g. fps=25.0.")
         self.path = path
         self.rate = Fraction(float(fps)).limit_denominator(1001)
@@ -34,7 +39,9 @@ class _Mp4Writer:
         self.shape: tuple[int, int] | None = None
         self.last_pts = -1
         path.parent.mkdir(parents=True, exist_ok=True)
-        options = {"movflags": "+faststart"} if path.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
+        options = (
+            {"movflags": "+faststart"} if path.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
+        )
         self.container = av.open(str(path), mode="w", options=options)
 
     def _open_stream(self, h: int, w: int) -> None:
@@ -57,7 +64,9 @@ class _Mp4Writer:
     def add(self, frame: np.ndarray, t: float | None = None) -> None:
         frame = np.asarray(frame)
         if frame.dtype != np.uint8:
-            raise VideoError(f"{self.path}: frames must be uint8 RGB, got {frame.dtype}; convert with .astype(np.uint8).")
+            raise VideoError(
+                f"{self.path}: frames must be uint8 RGB, got {frame.dtype}; convert with .astype(np.uint8)."
+            )
         if frame.ndim == 2:
             frame = np.repeat(frame[..., None], 3, axis=2)
         if frame.ndim != 3 or frame.shape[2] != 3:
@@ -72,7 +81,9 @@ class _Mp4Writer:
             )
         stream = self.stream
         if (stream.height, stream.width) != (h, w):
-            frame = np.pad(frame, ((0, stream.height - h), (0, stream.width - w), (0, 0)), mode="edge")
+            frame = np.pad(
+                frame, ((0, stream.height - h), (0, stream.width - w), (0, 0)), mode="edge"
+            )
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         if self.timed and t is not None:
             pts = max(int(round(t / _TIME_BASE)), self.last_pts + 1)
@@ -84,7 +95,9 @@ class _Mp4Writer:
     def close(self) -> None:
         try:
             if self.stream is None:
-                raise VideoError(f"{self.path}: no frames to write; pass at least one (H, W, 3) frame.")
+                raise VideoError(
+                    f"{self.path}: no frames to write; pass at least one (H, W, 3) frame."
+                )
             for packet in self.stream.encode():
                 self.container.mux(packet)
         finally:
@@ -108,7 +121,9 @@ def _encode(path: Path, fps: float, crf: int, codec: str, items: Iterable, *, ti
         with contextlib.suppress(OSError):
             path.unlink()
         if isinstance(err, av.FFmpegError):
-            raise VideoError(f"{path}: could not write video ({err}); check the folder is writable.") from err
+            raise VideoError(
+                f"{path}: could not write video ({err}); check the folder is writable."
+            ) from err
         raise
     return path
 
