@@ -519,63 +519,50 @@ def read_frames(
     An index outside the range raises VideoError.
     """
     with as_video_error(path):
-        return _read_frames(
-            path, indices, start=start, end=end, duration=duration, warnings=warnings
-        )
+        idx = _check_indices(path, indices)
+        t0, t1 = _resolve_range(path, start, end, duration)
+        warn = _Warner(path, warnings)
 
+        def choose(total: int) -> np.ndarray:
+            bad = idx[(idx < 0) | (idx >= total)]
+            if len(bad):
+                raise VideoError(
+                    f"{path}: frame index {int(bad[0])} is out of range; {_describe_range(t0, t1)} "
+                    f"has {total} frames, so pass indices in [0, {total - 1}]."
+                    if total
+                    else f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end."
+                )
+            return idx
 
-def _read_frames(
-    path: str | Path,
-    indices: Sequence[int] | np.ndarray,
-    *,
-    start: float | None = None,
-    end: float | None = None,
-    duration: float | None = None,
-    warnings: list[str] | None = None,
-) -> np.ndarray:
-    """Body of :func:`read_frames` (which turns surprises into VideoError)."""
-    idx = _check_indices(path, indices)
-    t0, t1 = _resolve_range(path, start, end, duration)
-    warn = _Warner(path, warnings)
+        if len(idx) == 0:
+            from actionlab.video.probe import probe
 
-    def choose(total: int) -> np.ndarray:
-        bad = idx[(idx < 0) | (idx >= total)]
-        if len(bad):
-            raise VideoError(
-                f"{path}: frame index {int(bad[0])} is out of range; {_describe_range(t0, t1)} "
-                f"has {total} frames, so pass indices in [0, {total - 1}]."
-                if total
-                else f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end."
-            )
-        return idx
+            info = probe(path)
+            return np.zeros((0, info.height, info.width, 3), dtype=np.uint8)
+        out: np.ndarray | None = None
+        positions: dict[int, list[int]] = {}
+        for pos, i in enumerate(idx.tolist()):
+            positions.setdefault(i, []).append(pos)
+        for i, _t, rgb in _iter_selected(path, t0, t1, warn, choose):
+            if out is None:
+                out = np.empty((len(idx), *rgb.shape), dtype=np.uint8)
+            picture = rgb
+            if picture.shape != out.shape[1:]:
+                import cv2
 
-    if len(idx) == 0:
-        from actionlab.video.probe import probe
-
-        info = probe(path)
-        return np.zeros((0, info.height, info.width, 3), dtype=np.uint8)
-    out: np.ndarray | None = None
-    positions: dict[int, list[int]] = {}
-    for pos, i in enumerate(idx.tolist()):
-        positions.setdefault(i, []).append(pos)
-    for i, _t, rgb in _iter_selected(path, t0, t1, warn, choose):
+                warn(
+                    f"frame {i} has size {rgb.shape[1]}x{rgb.shape[0]}; resized to the first frame's size"
+                )
+                picture = cv2.resize(
+                    rgb, (out.shape[2], out.shape[1]), interpolation=cv2.INTER_AREA
+                )
+            out[positions[i]] = picture
         if out is None:
-            out = np.empty((len(idx), *rgb.shape), dtype=np.uint8)
-        picture = rgb
-        if picture.shape != out.shape[1:]:
-            import cv2
-
-            warn(
-                f"frame {i} has size {rgb.shape[1]}x{rgb.shape[0]}; resized to the first frame's size"
+            raise VideoError(
+                f"{path}: no frame of {_describe_range(t0, t1)} could be decoded; the video data is "
+                "damaged; re-export or re-download it."
             )
-            picture = cv2.resize(rgb, (out.shape[2], out.shape[1]), interpolation=cv2.INTER_AREA)
-        out[positions[i]] = picture
-    if out is None:
-        raise VideoError(
-            f"{path}: no frame of {_describe_range(t0, t1)} could be decoded; the video data is "
-            "damaged; re-export or re-download it."
-        )
-    return out
+        return out
 
 
 # --------------------------------------------------------------------------- load_clip
