@@ -28,12 +28,13 @@ def test_image_model_per_frame(rng: np.random.Generator) -> None:
     assert isinstance(enc, TorchvisionImageEncoder)
     clip = random_clip(rng, 2, 32)
     frames, emb = enc.encode(clip)
-    assert frames.shape == (2, 512) and emb.shape == (1024,)
+    assert frames.shape == (2, 512) and emb.shape == (2048,)  # default pooling: meanstd
     assert frames.dtype == np.float32 and emb.dtype == np.float32
-    np.testing.assert_allclose(emb, np.concatenate([frames.max(0), frames.max(0)]), rtol=1e-6)
+    stream = np.concatenate([frames.mean(0), frames.std(0)])
+    np.testing.assert_allclose(emb, np.concatenate([stream, stream]), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(enc.frame_features(clip), frames, rtol=1e-5, atol=1e-6)
     enc.config["streams"] = "single"
-    assert enc.clip_embedding(clip).shape == (512,)
+    assert enc.clip_embedding(clip).shape == (1024,)
 
 
 def test_video_model_windows_and_streams(rng: np.random.Generator) -> None:

@@ -62,6 +62,17 @@ def test_prepare_windows_matches_prepare_clip() -> None:
         torch.testing.assert_close(one[0], full[t], atol=1e-5, rtol=1e-5)
 
 
+def test_motion_roi_zooms_in_on_the_moving_square() -> None:
+    clip = _moving_clip(t=6, size=96)  # the square moves over rows 10..20, columns 4..29
+    full = prepare_clip(clip, input_mode="diff", input_size=32, roi="full")
+    roi = prepare_clip(clip, input_mode="diff", input_size=32, roi="motion")
+    assert roi.shape == full.shape == (6, 3, 32, 32)
+    moving = lambda x: (x.abs().sum(dim=(0, 1)) > 1e-3).float().mean()  # noqa: E731
+    assert moving(roi) > 4 * moving(full)  # the motion fills far more of the input
+    with pytest.raises(ValueError, match="roi"):
+        FrameEncoder(roi="mask")
+
+
 def test_prepare_windows_rejects_wrong_length() -> None:
     with pytest.raises(ValueError, match="windows of shape"):
         prepare_windows(np.zeros((2, 5, 8, 8, 3), np.uint8), input_mode="diff", diff_step=1)
@@ -86,7 +97,9 @@ def test_scale_norm_is_homogeneous_and_static() -> None:
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    enc = FrameEncoder(input_mode="diff", input_size=32, diff_step=2, norm="scale").eval()
+    enc = FrameEncoder(
+        input_mode="diff", input_size=32, diff_step=2, norm="scale", roi="motion", mirror=True
+    ).eval()
     path = tmp_path / "enc.pt"
     save_frame_encoder(enc, path)
     loaded = load_frame_encoder(path)
@@ -96,6 +109,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     torch.testing.assert_close(loaded.prepare(_moving_clip()), x)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), enc(x))
+    np.testing.assert_allclose(loaded.embed_clip(_moving_clip()), enc.embed_clip(_moving_clip()))
 
 
 def test_load_missing_encoder_file(tmp_path: Path) -> None:

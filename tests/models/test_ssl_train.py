@@ -39,20 +39,22 @@ def _frame_ids(t: int = 10, size: int = 4) -> np.ndarray:
 def test_sample_windows_shapes_and_neighbours() -> None:
     clips = _clips(n=3, t=10)
     single = sample_windows(clips, {**TINY, "diff_step": 2, "pair_gap": 0}, seed=0)
-    assert single.shape == (24, 5, 24, 24, 3) and single.dtype == np.uint8
-    ids = sample_windows([_frame_ids()], {"diff_step": 2, "pair_gap": 0}, seed=0)[:, :, 0, 0, 0]
+    # roi "motion" (the default) cuts every clip to input_size x input_size
+    assert single.shape == (24, 5, 32, 32, 3) and single.dtype == np.uint8
+    full = {"diff_step": 2, "pair_gap": 0, "roi": "full"}
+    ids = sample_windows([_frame_ids()], full, seed=0)[:, :, 0, 0, 0]
     # all centres, neighbours clamped to the clip
     np.testing.assert_array_equal(ids[0], [0, 0, 0, 1, 2])
     np.testing.assert_array_equal(ids[5], [3, 4, 5, 6, 7])
     np.testing.assert_array_equal(ids[9], [7, 8, 9, 9, 9])
     rgb = sample_windows(
-        clips, {**TINY, "input_mode": "rgb", "pair_gap": 0, "frames_per_clip": None}
+        clips, {**TINY, "input_mode": "rgb", "pair_gap": 0, "frames_per_clip": None, "roi": "full"}
     )
     assert rgb.shape == (30, 1, 24, 24, 3)
 
 
 def test_sample_window_pairs_are_temporal_neighbours() -> None:
-    pairs = sample_windows([_frame_ids(t=20)], {"pair_gap": 3}, seed=1)
+    pairs = sample_windows([_frame_ids(t=20)], {"pair_gap": 3, "roi": "full"}, seed=1)
     assert pairs.shape == (20, 2, 3, 4, 4, 3)
     centre, partner = pairs[:, 0, 1, 0, 0, 0].astype(int), pairs[:, 1, 1, 0, 0, 0].astype(int)
     gap = np.abs(partner - centre)

@@ -29,7 +29,7 @@ from actionlab.runtime import resolve_device
 DEFAULT_CONFIG: dict[str, Any] = {
     "num_frames": 8,
     "small_step": 1,
-    "pooling": "max",
+    "pooling": "meanstd",
     "streams": "two",
     "batch_size": 64,
     "num_threads": None,
@@ -51,7 +51,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "box_margin": 0.1,
         "pyramid": True,
         "mirror": True,
-        "hu_moments": 2,
+        "hu_moments": 0,
     },
     "torchvision": {
         "model": "resnet18",

@@ -49,8 +49,9 @@ image coordinates (x right, y down): with 8 bins, bin 0 = rightward, 2 = downwar
     the box (a pixel is marked at pair t when its vote exceeds ``mhi_threshold``, newer
     motion brighter: value = (t + 1) / pairs).
 
-  With the defaults (grid 3, bins 8, pyramid, mirror, hu_moments 2): 16 + 48 + 2 + 3 + 12 + 2
-  = 83 values. A static clip gives all zeros.
+  With the defaults (grid 3, bins 8, pyramid, mirror, hu_moments 0): 16 + 48 + 2 + 3 + 12
+  = 81 values. A static clip gives all zeros. (Two Hu moments tipped KMeans on ud810 from NMI
+  1.0 to 0.71 through the pipeline, so they are off by default.)
 
 ``config["motion"]`` keys (defaults)::
 
@@ -71,7 +72,7 @@ image coordinates (x right, y down): with 8 bins, bin 0 = rightward, 2 = downwar
     box_margin: 0.1      # margin added to each side of the box (fraction of its side)
     pyramid: true        # clip histograms on (grid - 1, grid) cells; false: grid only
     mirror: true         # left/right mirror-invariant clip histograms
-    hu_moments: 2        # leading MHI Hu moments in the clip embedding (0..7)
+    hu_moments: 0        # leading MHI Hu moments in the clip embedding (0..7)
 """
 
 from __future__ import annotations
@@ -83,19 +84,9 @@ import cv2
 import numpy as np
 
 from actionlab.encoders.base import Encoder, check_clip
+from actionlab.video.stabilize import motion_fields, square_box
 
 HU_EPS = 1e-12
-
-#: Camera-shift search (``global_shift``): grey-level change (blurred frames) counted as a
-#: mismatch; share of the frame (each side) that forms the compared border ring; least share of
-#: a ring side's pixels changed without the shift, and least share of those changes the shift
-#: must remove, for that side to support the shift; sides (of 4) that must support it.
-ALIGN_THRESHOLD = 3
-ALIGN_RING = 0.25
-ALIGN_MIN_CHANGE = 0.02
-ALIGN_MIN_GAIN = 0.2
-ALIGN_MIN_SIDES = 1
-
 
 #: Number of rhythm values: 2 box halves x 3 signals x (centroid, dominant frequency).
 RHYTHM_DIM = 12
@@ -105,140 +96,6 @@ def log_hu(moments: np.ndarray) -> np.ndarray:
     """Signed log scaling of Hu moments, continuous at 0: ``sign(h) * log10(1 + |h| / 1e-12)``."""
     moments = np.asarray(moments, dtype=np.float64).reshape(-1)
     return np.sign(moments) * np.log10(1.0 + np.abs(moments) / HU_EPS)
-
-
-def _ring(shape: tuple[int, int], margin: int) -> int:
-    """Width of the centre-excluding border ring inside the ``margin``-trimmed frame (0 = none)."""
-    height, width = shape
-    ring = int(round(ALIGN_RING * min(height, width))) - margin
-    inner_h, inner_w = height - 2 * margin, width - 2 * margin
-    return ring if ring > 0 and inner_h > 2 * ring and inner_w > 2 * ring else 0
-
-
-def _changed(
-    prev: np.ndarray, nxt: np.ndarray, shift: tuple[int, int], margin: int, threshold: float
-) -> np.ndarray:
-    """Bool mask over the ``margin``-trimmed frame: ``prev`` differs from ``nxt`` shifted by
-    ``shift`` by more than ``threshold`` grey levels."""
-    height, width = prev.shape
-    dx, dy = shift
-    inner = prev[margin : height - margin, margin : width - margin]
-    window = nxt[margin + dy : height - margin + dy, margin + dx : width - margin + dx]
-    return cv2.absdiff(window, inner) > threshold
-
-
-def _mismatches(
-    prev: np.ndarray, nxt: np.ndarray, shift: tuple[int, int], margin: int, threshold: float
-) -> int:
-    """Changed pixels (``_changed``) in the border ring (outer ``ALIGN_RING`` of the frame on
-    every side; the whole trimmed frame when too small for a ring)."""
-    changed = _changed(prev, nxt, shift, margin, threshold)
-    count = int(np.count_nonzero(changed))
-    ring = _ring(prev.shape, margin)
-    if ring:
-        h, w = changed.shape
-        count -= int(np.count_nonzero(changed[ring : h - ring, ring : w - ring]))
-    return count
-
-
-def _sides(changed: np.ndarray, ring: int) -> tuple[np.ndarray, np.ndarray]:
-    """Changed-pixel counts and areas of the ring's 4 sides (top and bottom strips hold the
-    corners)."""
-    h, w = changed.shape
-    parts = (
-        changed[:ring],
-        changed[h - ring :],
-        changed[ring : h - ring, :ring],
-        changed[ring : h - ring, w - ring :],
-    )
-    return np.array([np.count_nonzero(p) for p in parts]), np.array([p.size for p in parts])
-
-
-def _best_shift(
-    prev: np.ndarray,
-    nxt: np.ndarray,
-    candidates: list[tuple[int, int]],
-    margin: int,
-    threshold: float,
-) -> tuple[tuple[int, int], int]:
-    """The candidate (|dx|, |dy| <= margin) with the fewest ring mismatches and that count; ties
-    go to the candidate listed first."""
-    best, best_count = candidates[0], -1
-    for shift in candidates:
-        count = _mismatches(prev, nxt, shift, margin, threshold)
-        if best_count < 0 or count < best_count:
-            best, best_count = shift, count
-    return best, best_count
-
-
-def _by_size(candidates: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    return sorted(candidates, key=lambda s: (abs(s[0]) + abs(s[1]), abs(s[0]), abs(s[1]), s))
-
-
-def global_shift(
-    prev: np.ndarray, nxt: np.ndarray, radius: int, threshold: float = ALIGN_THRESHOLD
-) -> tuple[int, int]:
-    """Integer camera translation ``(dx, dy)`` (``|dx|, |dy| <= radius``) of the content from
-    ``prev`` to ``nxt`` (uint8 grey images): ``nxt[y + dy, x + dx] ~ prev[y, x]``.
-
-    Only the border ring (the outer ``ALIGN_RING`` of the frame; the centre, where the actor
-    usually is, is left out) is compared: the shift with the fewest pixels differing by more than
-    ``threshold`` wins (ties go to the smaller shift). Radius >= 2 searches coarse-to-fine (half
-    resolution, then +-1 px around the doubled coarse shift). A non-zero shift is kept only when
-    it explains the changes on at least ``ALIGN_MIN_SIDES`` of the ring's 4 sides (top, bottom,
-    left, right strips): a side counts when at least ``ALIGN_MIN_CHANGE`` of its pixels changed
-    without the shift and the shift removes at least ``ALIGN_MIN_GAIN`` of those changes.
-    Otherwise ``(0, 0)``: a static camera (small changes the shift does not explain) keeps
-    ``(0, 0)``. Limitation: the ring needs some static texture - an object moving over a
-    perfectly flat background near the frame border can pass for camera motion (use
-    ``align_radius: 0`` for a fixed camera there).
-    """
-    radius = int(radius)
-    height, width = prev.shape
-    if radius <= 0 or min(height, width) <= 4 * radius + 2:
-        return 0, 0
-    span = range(-radius, radius + 1)
-    if radius >= 2 and min(height, width) >= 32:
-        half = (radius + 1) // 2
-        coarse = _by_size(
-            [(dx, dy) for dy in range(-half, half + 1) for dx in range(-half, half + 1)]
-        )
-        (cdx, cdy), _ = _best_shift(cv2.pyrDown(prev), cv2.pyrDown(nxt), coarse, half, threshold)
-        around = [(2 * cdx + i, 2 * cdy + j) for j in (-1, 0, 1) for i in (-1, 0, 1)]
-        candidates = _by_size([(dx, dy) for dx, dy in around if dx in span and dy in span])
-    else:
-        candidates = _by_size([(dx, dy) for dy in span for dx in span])
-    best, _ = _best_shift(prev, nxt, candidates, radius, threshold)
-    if best == (0, 0):
-        return best
-    ring = _ring(prev.shape, radius)
-    if not ring:
-        return best
-    still, area = _sides(_changed(prev, nxt, (0, 0), radius, threshold), ring)
-    moved, _ = _sides(_changed(prev, nxt, best, radius, threshold), ring)
-    explained = (still >= ALIGN_MIN_CHANGE * area) & (moved <= (1 - ALIGN_MIN_GAIN) * still)
-    return best if np.count_nonzero(explained) >= ALIGN_MIN_SIDES else (0, 0)
-
-
-def shift_image(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """``out[y, x] = image[y + dy, x + dx]`` (edge pixels replicated)."""
-    if dx == 0 and dy == 0:
-        return image
-    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
-    return cv2.warpAffine(
-        image,
-        matrix,
-        (image.shape[1], image.shape[0]),
-        flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-
-
-def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    pos = int(np.searchsorted(cum, q * cum[-1]))
-    return float(values[order][min(pos, len(values) - 1)])
 
 
 def _spectrum_stats(signal: np.ndarray) -> list[float]:
@@ -290,9 +147,6 @@ class MotionEncoder(Encoder):
             raise ValueError(f"motion.box_quantile={self.box_quantile}; expected 0 <= q < 0.5.")
         levels = (self.grid - 1, self.grid) if cfg["pyramid"] else (self.grid,)
         self.pyramid = tuple(g for g in levels if g >= 1)
-        self._kernel = (
-            np.ones((2 * self.diff_dilate + 1,) * 2, np.uint8) if self.diff_dilate > 0 else None
-        )
         if self.config.get("num_threads"):
             cv2.setNumThreads(int(self.config["num_threads"]))
 
@@ -317,36 +171,14 @@ class MotionEncoder(Encoder):
         the camera shift), ``votes`` float32 (P, H, W) (flow magnitude where the pixel votes,
         else 0) and ``shifts`` int (P, 2) (the ``(dx, dy)`` camera shift of each pair).
         """
-        clip = check_clip(clip)
-        gray = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in clip]
-        blur = [cv2.GaussianBlur(g, (5, 5), 0) for g in gray]
-        pairs, (height, width) = len(gray) - 1, gray[0].shape
-        flow = np.zeros((pairs, height, width, 2), np.float32)
-        votes = np.zeros((pairs, height, width), np.float32)
-        shifts = np.zeros((pairs, 2), np.int64)
-        for t in range(pairs):
-            dx, dy = global_shift(blur[t], blur[t + 1], self.align_radius)
-            shifts[t] = dx, dy
-            nxt = shift_image(gray[t + 1], dx, dy)
-            flow[t] = cv2.calcOpticalFlowFarneback(gray[t], nxt, None, *self.flow_args)
-            diff = cv2.absdiff(shift_image(blur[t + 1], dx, dy), blur[t])
-            changed = cv2.threshold(diff, self.diff_threshold, 1, cv2.THRESH_BINARY)[1]
-            if self._kernel is not None:
-                changed = cv2.dilate(changed, self._kernel)
-            vote = votes[t]
-            cv2.magnitude(flow[t, ..., 0], flow[t, ..., 1], vote)
-            vote[vote <= self.flow_threshold] = 0.0
-            vote *= changed
-            # rows / columns the shift filled by replicating the edge carry no information
-            if dy > 0:
-                vote[height - dy :] = 0.0
-            elif dy < 0:
-                vote[:-dy] = 0.0
-            if dx > 0:
-                vote[:, width - dx :] = 0.0
-            elif dx < 0:
-                vote[:, :-dx] = 0.0
-        return flow, votes, shifts
+        return motion_fields(
+            check_clip(clip),
+            align_radius=self.align_radius,
+            flow_threshold=self.flow_threshold,
+            diff_threshold=self.diff_threshold,
+            diff_dilate=self.diff_dilate,
+            farneback=self.flow_args,
+        )
 
     def flows(self, clip: np.ndarray) -> np.ndarray:
         """Camera-compensated Farneback flow between consecutive frames: float32 (T-1, H, W, 2)."""
@@ -357,18 +189,7 @@ class MotionEncoder(Encoder):
     def figure_box(self, votes: np.ndarray) -> tuple[float, float, float, float]:
         """Square box ``(y0, y1, x0, x1)`` around the motion energy of (P, H, W) votes (whole
         frame when nothing moves)."""
-        height, width = votes.shape[1:]
-        energy = votes.sum(axis=0)
-        ys, xs = np.nonzero(energy)
-        if len(ys) == 0:
-            return 0.0, float(height), 0.0, float(width)
-        e = energy[ys, xs]
-        q = self.box_quantile
-        y0, y1 = _weighted_quantile(ys, e, q), _weighted_quantile(ys, e, 1 - q) + 1
-        x0, x1 = _weighted_quantile(xs, e, q), _weighted_quantile(xs, e, 1 - q) + 1
-        cy, cx, side = (y0 + y1) / 2, (x0 + x1) / 2, max(y1 - y0, x1 - x0)
-        side *= 1 + 2 * self.box_margin
-        return cy - side / 2, cy + side / 2, cx - side / 2, cx + side / 2
+        return square_box(votes.sum(axis=0), self.box_quantile, self.box_margin)
 
     # -------------------------------------------------------------------------- features
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-POOLINGS = ("max", "mean")
+POOLINGS = ("max", "mean", "meanstd")
 STREAMS = ("two", "single")
 
 
@@ -44,7 +44,12 @@ def two_stream_indices(
 
 
 def pool(features: np.ndarray, how: str = "max") -> np.ndarray:
-    """Pool ``features`` (T, ...) over axis 0 with ``how`` in ``("max", "mean")``."""
+    """Pool ``features`` (T, ...) over axis 0 with ``how`` in ``POOLINGS``.
+
+    ``"meanstd"``: the mean followed by the (population) standard deviation over time, so the
+    result is twice as long along the last axis: what the features are on average and how
+    much they change during the clip.
+    """
     features = np.asarray(features)
     if features.ndim < 1 or features.shape[0] == 0:
         raise ValueError(f"Cannot pool features of shape {features.shape}: need at least one row.")
@@ -52,6 +57,8 @@ def pool(features: np.ndarray, how: str = "max") -> np.ndarray:
         return features.max(axis=0)
     if how == "mean":
         return features.mean(axis=0)
+    if how == "meanstd":
+        return np.concatenate([features.mean(axis=0), features.std(axis=0)], axis=-1)
     raise ValueError(f"pooling={how!r}; expected one of {POOLINGS}.")
 
 
@@ -66,7 +73,8 @@ def two_stream_embedding(
     """Clip embedding from a (T, D) feature sequence.
 
     ``streams="two"``: ``concat(pool(small), pool(large))`` -> (2D,);
-    ``streams="single"``: ``pool(large)`` -> (D,). Returned as float32.
+    ``streams="single"``: ``pool(large)`` -> (D,); both twice as long with ``"meanstd"``.
+    Returned as float32.
     """
     feats = np.asarray(frame_features)
     if feats.ndim != 2:

@@ -1,8 +1,8 @@
 """The self-supervised ``FrameEncoder`` (actionlab.models) as an encoder.
 
-Per-frame features come from ``FrameEncoder`` (its own ``prepare``, batched, eval mode,
-``torch.inference_mode``); the clip embedding is the two-stream pooling of those features.
-The module is moved to the requested device and put in eval mode in place.
+Per-frame features are ``FrameEncoder.features`` (its own ``prepare``: region of interest and
+input mode; normalised, mirror-averaged; batched, eval mode, ``torch.inference_mode``); the
+clip embedding is the two-stream pooling of those features. The module is moved to the requested device and put in eval mode in place.
 """
 
 from __future__ import annotations
@@ -40,4 +40,4 @@ class SSLEncoder(FrameModelEncoder):
         return self.model.prepare(clip)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.model.features(x)

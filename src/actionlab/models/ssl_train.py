@@ -29,7 +29,12 @@ import torch
 from tqdm.auto import tqdm
 
 from actionlab.models.augment import TwoViewAugment
-from actionlab.models.frame_encoder import FrameEncoder, load_backbone_weights, window_length
+from actionlab.models.frame_encoder import (
+    FrameEncoder,
+    apply_roi,
+    load_backbone_weights,
+    window_length,
+)
 from actionlab.models.simsiam import SimSiam, collapse_std, simsiam_loss
 from actionlab.runtime import resolve_device, seed_everything, set_threads
 
@@ -41,6 +46,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "diff_gain": 4.0,  # scale of the difference channels
     "norm": "scale",  # backbone norm: "batch" | "frozen" | "scale" (FixedNorm2d; see FrameEncoder)
     "pool": "avg",  # spatial pooling of the last feature map: "avg" | "max"
+    "roi": "motion",  # "motion" (crop to the moving figure, camera shake undone) | "full" frame
+    "mirror": True,  # downstream features averaged with those of the mirrored frame
     "proj_dim": 2048,  # projector width (paper 2048)
     "pred_hidden": 512,  # predictor bottleneck (paper 512)
     "epochs": 5,
@@ -83,7 +90,9 @@ def sample_windows(
 
     ``clips`` may be a generator: only the sampled frames of each clip are kept.
 
-    Draws ``frames_per_clip`` centre frames per clip (all when null). Each becomes a window of
+    Each clip is first cut to the encoder's region of interest (``apply_roi``: with
+    ``roi="motion"`` the box around the moving figure, ``input_size`` pixels square). Draws
+    ``frames_per_clip`` centre frames per clip (all when null). Each becomes a window of
     ``L = window_length(input_mode, diff_step)`` frames around it (neighbour indices clamped to
     the clip, as ``prepare`` does). With ``pair_gap = g > 0`` each window is paired with the
     window around a frame ``1..g`` frames away in the same clip (a temporal positive).
@@ -101,6 +110,7 @@ def sample_windows(
         clip = np.asarray(item)
         if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
             raise ValueError(f"Expected uint8 clips (T, H, W, 3); got {clip.dtype} {clip.shape}.")
+        clip = apply_roi(clip, cfg["roi"], cfg["input_size"])
         t_len = clip.shape[0]
         if per_clip is None or per_clip >= t_len:
             centres = np.arange(t_len)
@@ -205,6 +215,8 @@ def train_simsiam(
             diff_gain=cfg["diff_gain"],
             norm=cfg["norm"],
             pool=cfg["pool"],
+            roi=cfg["roi"],
+            mirror=cfg["mirror"],
         )
         if cfg["weights_path"]:
             load_backbone_weights(encoder, cfg["weights_path"])
