@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from actionlab.encoders import build_encoder
+from actionlab.models import DEFAULT_CONFIG as SSL_DEFAULTS
 from actionlab.models import FrameEncoder
 from actionlab.runtime import resolve_device
 
@@ -58,10 +59,12 @@ def main() -> None:
 
         ssl = load_frame_encoder(ssl_path)
     else:
-        ssl = FrameEncoder()  # same architecture and input, random weights: same speed
+        # the trained encoder's architecture and input, random weights: same speed
+        keys = ("arch", "input_mode", "input_size", "diff_step", "norm", "roi", "mirror")
+        ssl = FrameEncoder(**{k: SSL_DEFAULTS[k] for k in keys})
     config = {"num_threads": args.threads, "torchvision": {"allow_random": True}}
     rows = [
-        (f"ssl (trained encoder, {ssl.config['input_size']} px {ssl.config['input_mode']} input)", build_encoder("ssl", config, ssl_encoder=ssl, device=device)),
+        (f"ssl ({ssl.config['input_size']} px {ssl.config['input_mode']} input, roi {ssl.config.get('roi', 'full')}, mirror {ssl.config.get('mirror', False)})", build_encoder("ssl", config, ssl_encoder=ssl, device=device)),
         ("motion (Farneback flow, CPU)", build_encoder("motion", config)),
         ("plain resnet18, 128 px", build_encoder("torchvision", {**config, "torchvision": {"model": "resnet18", "allow_random": True, "input_size": 128}}, device=device)),
         ("plain resnet18, 224 px", build_encoder("torchvision", {**config, "torchvision": {"model": "resnet18", "allow_random": True}}, device=device)),

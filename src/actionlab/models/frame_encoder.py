@@ -42,10 +42,10 @@ Backbone normalisation (``norm``):
     ``FixedNorm2d`` without shift: every BatchNorm keeps identity statistics and a zero bias
     and only learns a per-channel scale, so the backbone is positively homogeneous
     (``f(a * x) = a * f(x)`` for ``a >= 0``, ``f(0) = 0``). In ``diff`` mode a still frame gives
-    exactly zero features and feature size grows with the amount of motion, which is what the
-    downstream max-pooling over time needs. Measured on ud810: BatchNorm statistics estimated
-    from the data (``"batch"``) re-weight faint appearance edges up to the level of the arm
-    motion and drop the clustering NMI from 0.79 to 0.39 even with random weights.
+    exactly zero features (also after ``features`` normalises them). Measured on ud810 with the
+    whole-frame input: BatchNorm statistics estimated from the data (``"batch"``) re-weight faint
+    appearance edges up to the level of the arm motion and drop the clustering NMI from 0.79 to
+    0.39 even with random weights.
 ``"frozen"``
     fixed statistics, learned scale and shift.
 ``"batch"``
