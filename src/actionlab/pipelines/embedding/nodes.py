@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -22,10 +23,12 @@ TABLE_COLUMNS = ["video_id", "label", "split", "group", "clip_key", "feature_key
 
 
 def _fingerprint(module: torch.nn.Module | None) -> str:
-    """Hash of a model's weights, so features are recomputed after the encoder is retrained."""
+    """Hash of a model's config and weights, so features are recomputed after the encoder is
+    retrained or its input / feature settings (e.g. ``roi``, ``mirror``) change."""
     if module is None:
         return ""
     digest = hashlib.blake2b(digest_size=8)
+    digest.update(json.dumps(getattr(module, "config", {}), sort_keys=True, default=str).encode())
     for name, tensor in sorted(module.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
