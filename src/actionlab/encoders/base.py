@@ -130,11 +130,8 @@ def _to_numpy(x: torch.Tensor) -> np.ndarray:
     return x.detach().float().cpu().numpy().astype(np.float32, copy=False)
 
 
-class FrameModelEncoder(Encoder):
-    """A torch model applied to every frame; clip embedding = two-stream pooling of frames.
-
-    Subclasses set ``self.model`` / ``self.device`` and implement ``prepare`` and ``forward``.
-    """
+class TorchEncoder(Encoder):
+    """An encoder backed by a torch module ``model`` on ``device`` (``auto``: CUDA when present)."""
 
     model: torch.nn.Module
     device: torch.device
@@ -142,6 +139,17 @@ class FrameModelEncoder(Encoder):
     def __init__(self, config: Mapping[str, Any] | None = None, device: str = "auto") -> None:
         super().__init__(config)
         self.device = resolve_device(device)
+
+    def attach(self, model: torch.nn.Module) -> None:
+        """Use ``model``: moved to this encoder's device, in eval mode (in place)."""
+        self.model = model.to(self.device).eval()
+
+
+class FrameModelEncoder(TorchEncoder):
+    """A torch model applied to every frame; clip embedding = two-stream pooling of frames.
+
+    Subclasses ``attach`` their model and implement ``prepare`` and ``forward``.
+    """
 
     @abstractmethod
     def prepare(self, clip: np.ndarray) -> torch.Tensor:
@@ -166,23 +174,17 @@ class FrameModelEncoder(Encoder):
         return feats, self.pool_streams(feats)
 
 
-class ClipModelEncoder(Encoder):
+class ClipModelEncoder(TorchEncoder):
     """A torch video model that maps a clip of ``clip_len`` frames to one vector.
 
     ``frame_features``: sliding windows of ``clip_len`` frames, stride half a window -> (W, D).
     ``clip_embedding``: each stream (``num_frames`` frames, resampled to ``clip_len``) is one
     clip -> one vector; ``"two"`` streams -> ``concat(small, large)``, ``"single"`` -> large.
     Frames are prepared (resized, normalised) once per clip and shared by all windows/streams.
-    Subclasses set ``model``, ``device`` and ``clip_len`` and implement ``prepare``/``forward``.
+    Subclasses ``attach`` their model, set ``clip_len`` and implement ``prepare``/``forward``.
     """
 
-    model: torch.nn.Module
-    device: torch.device
     clip_len: int
-
-    def __init__(self, config: Mapping[str, Any] | None = None, device: str = "auto") -> None:
-        super().__init__(config)
-        self.device = resolve_device(device)
 
     @abstractmethod
     def prepare(self, clip: np.ndarray) -> torch.Tensor:

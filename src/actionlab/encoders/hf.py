@@ -100,10 +100,10 @@ class HFVideoEncoder(ClipModelEncoder):
             from transformers import VideoMAEForVideoClassification
 
             full = VideoMAEForVideoClassification.from_pretrained(str(path), local_files_only=True)
-            self.model, self.fc_norm = full.videomae, full.fc_norm
+            model, self.fc_norm = full.videomae, full.fc_norm
         else:
-            self.model = AutoModel.from_pretrained(str(path), local_files_only=True)
-        self.model.to(self.device).eval()
+            model = AutoModel.from_pretrained(str(path), local_files_only=True)
+        self.attach(model)
         if self.fc_norm is not None:
             self.fc_norm.to(self.device).eval()
 

@@ -30,7 +30,7 @@ class SSLEncoder(FrameModelEncoder):
         device: str = "auto",
     ) -> None:
         super().__init__(config, device)
-        self.model = frame_encoder.to(self.device).eval()
+        self.attach(frame_encoder)
 
     @property
     def dim(self) -> int:

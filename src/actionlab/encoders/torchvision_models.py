@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,12 @@ import torchvision
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from actionlab.encoders.base import ClipModelEncoder, FrameModelEncoder, merge_config
+from actionlab.encoders.base import (
+    ClipModelEncoder,
+    FrameModelEncoder,
+    TorchEncoder,
+    merge_config,
+)
 
 
 def image_model_names() -> list[str]:
@@ -141,8 +147,8 @@ def weights_clip_len(weights: Any) -> int:
     return int(weights.meta.get("min_temporal_size", 16))
 
 
-class TorchvisionImageEncoder(FrameModelEncoder):
-    """A torchvision image backbone applied per frame."""
+class _TorchvisionEncoder(TorchEncoder):
+    """A torchvision backbone with its weights' own preprocessing (resize, crop, normalise)."""
 
     name = "torchvision"
 
@@ -154,36 +160,28 @@ class TorchvisionImageEncoder(FrameModelEncoder):
         device: str = "auto",
     ) -> None:
         super().__init__(config, device)
-        self.model = model.to(self.device).eval()
+        self.attach(model)
+        self.weights = weights
         self.preprocess = _Preprocess(weights, self.config["torchvision"].get("input_size"))
 
     def prepare(self, clip: np.ndarray) -> torch.Tensor:
         return self.preprocess(clip, self.device)
 
+
+class TorchvisionImageEncoder(_TorchvisionEncoder, FrameModelEncoder):
+    """A torchvision image backbone applied per frame."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
 
-class TorchvisionVideoEncoder(ClipModelEncoder):
+class TorchvisionVideoEncoder(_TorchvisionEncoder, ClipModelEncoder):
     """A torchvision video backbone applied to sliding windows and to the two streams."""
 
-    name = "torchvision"
-
-    def __init__(
-        self,
-        model: nn.Module,
-        weights: Any,
-        config: Mapping[str, Any] | None = None,
-        device: str = "auto",
-    ) -> None:
-        super().__init__(config, device)
-        self.model = model.to(self.device).eval()
-        tv_cfg = self.config["torchvision"]
-        self.preprocess = _Preprocess(weights, tv_cfg.get("input_size"))
-        self.clip_len = int(tv_cfg.get("clip_len") or weights_clip_len(weights))
-
-    def prepare(self, clip: np.ndarray) -> torch.Tensor:
-        return self.preprocess(clip, self.device)
+    @cached_property
+    def clip_len(self) -> int:  # type: ignore[override]
+        """``torchvision.clip_len``, else the clip length the weights were trained with."""
+        return int(self.config["torchvision"].get("clip_len") or weights_clip_len(self.weights))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x.permute(0, 2, 1, 3, 4))

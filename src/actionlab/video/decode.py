@@ -30,7 +30,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from actionlab.video.errors import VideoError, as_video_error
-from actionlab.video.probe import open_video
+from actionlab.video.probe import MAX_READ_ERRORS, demux_packets, open_video
 from actionlab.video.sampling import STRATEGIES, CosineSelector, sample_indices
 from actionlab.video.transforms import crop_resize, normalize_rotation, rotate_frame
 
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 _EPS = 1e-6  # seconds; tolerance when comparing frame times with range bounds
 _MAX_WARNINGS = 200  # per call; further messages are counted, not stored
-_MAX_READ_ERRORS = 20  # consecutive demuxer errors before the rest of a file is given up on
 
 # FFmpeg-native decoders that apply ``skip_frame`` to exactly the packet sent next (also with
 # frame threads). External ones (libdav1d, ...) queue packets, so toggling it is not exact.
@@ -189,7 +188,7 @@ def _decode(
         except av.FFmpegError as err:
             read_errors += 1
             warn(f"could not read the container ({err}); skipping the damaged part")
-            if read_errors >= _MAX_READ_ERRORS:
+            if read_errors >= MAX_READ_ERRORS:
                 warn(f"gave up after {read_errors} read errors; the rest of the file is unreadable")
                 yield from _flush(stream, warn)
                 return
@@ -326,27 +325,20 @@ class _Table:
     count: int  # video packets (frames), with or without pts
 
 
-def _scan(container: _Container, stream: _Stream, warn: _Warner) -> _Table:
+def _scan(container: _Container, stream: _Stream) -> _Table:
     """Read every video packet's timestamp and keyframe flag (demux only, no decode)."""
     pts: list[int] = []
     keys: list[int] = []
     reliable = True
     count = 0
-    for _attempt in range(_MAX_READ_ERRORS):
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0 or packet.is_discard:
-                    continue
-                count += 1
-                if packet.pts is None:
-                    reliable = False
-                    continue
-                pts.append(packet.pts)
-                if packet.is_keyframe:
-                    keys.append(packet.pts)
-            break
-        except av.FFmpegError:
+    for packet in demux_packets(container, stream):
+        count += 1
+        if packet.pts is None:
+            reliable = False
             continue
+        pts.append(packet.pts)
+        if packet.is_keyframe:
+            keys.append(packet.pts)
     arr = np.sort(np.asarray(pts, dtype=np.int64))
     if len(arr) and np.any(np.diff(arr) == 0):
         reliable = False
@@ -450,7 +442,7 @@ def _iter_selected(
     done: set[int] = set()
     with open_video(path) as (container, stream):
         clock = _Clock(stream)
-        table = _scan(container, stream, warn)
+        table = _scan(container, stream)
         if table.reliable:
             secs = (table.pts - clock.origin) * clock.tb
             in_range = table.pts[(secs >= t0 - _EPS) & (secs < t1 - _EPS)]

@@ -19,7 +19,7 @@ __all__ = ["VideoInfo", "open_video", "probe"]
 # FFmpeg demuxers that read single still images, not videos.
 _IMAGE_DEMUXERS = {"image2", "image2pipe"}
 # Read errors tolerated (each skips a damaged stretch) before a file is given up on.
-_MAX_READ_ERRORS = 20
+MAX_READ_ERRORS = 20
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,25 @@ def _count_mov_index(
     return present, present < len(listed)
 
 
+def demux_packets(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> Iterator[av.Packet]:
+    """Every non-empty video packet of ``stream`` in file order (demux only, no decode).
+
+    A damaged stretch that makes the demuxer raise is skipped and reading goes on after it, up
+    to ``MAX_READ_ERRORS`` times.
+    """
+    for _attempt in range(MAX_READ_ERRORS):
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.is_discard:
+                    continue
+                yield packet
+            return
+        except av.FFmpegError:
+            continue
+
+
 def _demux_count(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream
 ) -> tuple[int, int | None, int | None]:
@@ -146,21 +165,13 @@ def _demux_count(
     count = 0
     lo: int | None = None
     hi: int | None = None
-    for _attempt in range(_MAX_READ_ERRORS):
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0 or packet.is_discard:
-                    continue
-                count += 1
-                ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is not None:
-                    end = ts + (packet.duration or 0)
-                    lo = ts if lo is None else min(lo, ts)
-                    hi = end if hi is None else max(hi, end)
-            break
-        except av.FFmpegError:
-            # A damaged stretch of the container: keep reading after it.
-            continue
+    for packet in demux_packets(container, stream):
+        count += 1
+        ts = packet.pts if packet.pts is not None else packet.dts
+        if ts is not None:
+            end = ts + (packet.duration or 0)
+            lo = ts if lo is None else min(lo, ts)
+            hi = end if hi is None else max(hi, end)
     return count, lo, hi
 
 
