@@ -22,10 +22,12 @@ class RuntimeConfig(BaseModel):
         default=None, description="worker processes; null: one per core"
     )
     dask_address: str | None = Field(
-        default=None, description="scheduler address (tcp://host:8786) or 'local' for a LocalCluster"
+        default=None,
+        description="scheduler address (tcp://host:8786) or 'local' for a LocalCluster",
     )
     item_timeout_s: PositiveFloat | None = Field(
-        default=None, description="seconds one item may run before it is stopped and recorded as failed"
+        default=None,
+        description="seconds one item may run before it is stopped and recorded as failed",
     )
     progress: bool = Field(default=True, description="one progress bar per stage")
 

@@ -1,0 +1,361 @@
+"""Run per-video items in this process, a local process pool or on a Dask cluster, with one code path.
+
+An *item function* ``fn(out, **args) -> dict`` computes one item, writes its data to the local
+path ``out`` (``None`` for record-only stores) and returns a small JSON-able record. The engine
+skips items already done, runs the rest where ``runtime.executor`` says, writes each record after
+its data, isolates failures (an exception, a timeout, a worker killed by the out-of-memory
+killer) into the stage's outcome list, and stops the run only on a bug in our own code, the same
+error on every item, or when every item failed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from actionlab.engine.config import RuntimeConfig
+from actionlab.engine.errors import ItemTimeout, RunStopped, error_shape, is_own_bug
+from actionlab.engine.store import PartitionStore
+
+logger = logging.getLogger(__name__)
+DONE, CACHED, FAILED = "done", "cached", "failed"
+SAME_ERROR_STOP = 5  # this many failures in a row with one error shape and no success: stop
+ItemFn = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of per-video work: its cache key and the (small, picklable) arguments."""
+
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """What became of one item: ``done`` (computed now), ``cached`` or ``failed`` with the reason."""
+
+    key: str
+    status: str
+    record: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+    bug: bool = False
+    traceback: str = ""
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.pop("traceback")
+        row.pop("bug")
+        return row
+
+
+# ---------------------------------------------------------------------------------- worker side
+THREADS_VAR = "ACTIONLAB_THREADS"
+
+
+def current_threads() -> int | None:
+    """Library threads this worker may use (set by the engine; None outside an engine run)."""
+    value = os.environ.get(THREADS_VAR)
+    return int(value) if value else None
+
+
+def limit_threads(n: int) -> None:
+    """Cap torch, OpenCV and BLAS/OpenMP threads in this process (workers x threads <= cores)."""
+    for var in (THREADS_VAR, "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    with contextlib.suppress(ImportError):
+        import cv2
+
+        cv2.setNumThreads(n)
+    import sys
+
+    if "torch" in sys.modules:  # importing torch here would cost every worker a second
+        torch = sys.modules["torch"]
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """Raise ItemTimeout after ``seconds`` (SIGALRM: main thread of a POSIX process only)."""
+    usable = (
+        seconds is not None and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )  # fmt: skip
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise ItemTimeout(f"stopped after runtime.item_timeout_s={seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float | None, store: PartitionStore, key: str) -> Iterator[None]:
+    """Off the main thread (a Dask worker) a hung item cannot be interrupted: after ``seconds``
+    the watchdog notes the timeout and ends the worker process; its nanny starts a new one."""
+    if seconds is None or threading.current_thread() is threading.main_thread():
+        yield
+        return
+
+    def expire() -> None:
+        with contextlib.suppress(Exception):
+            store.write_failure(
+                key, f"ItemTimeout: stopped after runtime.item_timeout_s={seconds:g} s"
+            )
+        os._exit(70)
+
+    timer = threading.Timer(float(seconds), expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def execute(
+    fn: ItemFn, item: Item, store: PartitionStore, threads: int, timeout: float | None
+) -> Outcome:
+    """Run one item where this is called (worker or driver): data, then record; never raises for
+    a failure of the item itself."""
+    limit_threads(threads)
+    started = time.perf_counter()
+    try:
+        with _alarm(timeout), _watchdog(timeout, store, item.key), store.writing(item.key) as out:
+            record = dict(fn(out, **item.args) or {})
+        store.write_record(item.key, record)
+        return Outcome(item.key, DONE, record, seconds=time.perf_counter() - started)
+    except Exception as exc:  # recorded per item; the driver decides whether the run goes on
+        return Outcome(
+            item.key, FAILED, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started,
+            bug=is_own_bug(exc), traceback=traceback.format_exc(),
+        )  # fmt: skip
+
+
+def _init_worker(threads: int) -> None:
+    limit_threads(threads)
+
+
+# ---------------------------------------------------------------------------------- executors
+def _sequential(
+    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig
+) -> Iterator[Outcome]:
+    threads = runtime.threads_per_worker()
+    for item in items:
+        yield execute(fn, item, store, threads, runtime.item_timeout_s)
+
+
+def _processes(
+    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig
+) -> Iterator[Outcome]:
+    from pebble import ProcessExpired, ProcessPool
+
+    threads = runtime.threads_per_worker()
+    context = multiprocessing.get_context("forkserver")
+    # the timeout is enforced inside the worker (SIGALRM) and, as a last resort, by pebble
+    # killing a worker that ignores it (stuck in C code), with a grace period
+    hard = runtime.item_timeout_s + 30.0 if runtime.item_timeout_s else None
+    with ProcessPool(
+        max_workers=runtime.n_workers(),
+        initializer=_init_worker,
+        initargs=(threads,),
+        context=context,
+    ) as pool:
+        futures = {
+            pool.schedule(
+                execute, args=(fn, item, store, threads, runtime.item_timeout_s), timeout=hard
+            ): item
+            for item in items
+        }
+        try:
+            for future in cf.as_completed(futures):
+                item = futures[future]
+                try:
+                    yield future.result()
+                except cf.TimeoutError:
+                    yield Outcome(item.key, FAILED, error=f"ItemTimeout: killed after {hard:g} s")
+                except ProcessExpired as err:
+                    yield Outcome(item.key, FAILED, error=_died(err.exitcode))
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _died(exitcode: int | None) -> str:
+    why = " (killed: out of memory?)" if exitcode in (-9, 137) else ""
+    return f"WorkerDied: the worker process ended with exit code {exitcode}{why}"
+
+
+@contextlib.contextmanager
+def dask_client(runtime: RuntimeConfig) -> Iterator[Any]:
+    """A client of the scheduler at ``runtime.dask_address``, or of a LocalCluster for ``local``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    address = runtime.dask_address
+    if not address:
+        raise ValueError(
+            "runtime.executor=dask needs runtime.dask_address: the scheduler's address "
+            "(tcp://host:8786) or 'local' to start a LocalCluster on this machine."
+        )
+    if address == "local":
+        # a failed item is recorded by us, never retried on another worker
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            cluster = LocalCluster(
+                n_workers=runtime.n_workers(), threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.WARNING,
+            )  # fmt: skip
+            with cluster, Client(cluster) as client:
+                yield client
+        return
+    with Client(address) as client:
+        yield client
+
+
+def _dask(
+    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig
+) -> Iterator[Outcome]:
+    from distributed import as_completed
+
+    with dask_client(runtime) as client:
+        cores = sum(client.nthreads().values()) or 1
+        threads = max(1, (os.cpu_count() or 1) // cores) if runtime.dask_address == "local" else 1
+        futures = {
+            client.submit(
+                execute,
+                fn,
+                item,
+                store,
+                threads,
+                runtime.item_timeout_s,
+                key=f"{item.key}-{id(items)}",
+                pure=False,
+            ): item
+            for item in items
+        }
+        try:
+            for future in as_completed(futures):
+                item = futures[future]
+                try:
+                    yield future.result()
+                except Exception as err:  # the worker died (timeout watchdog, OOM, lost)
+                    note = store.read_failure(item.key)
+                    yield Outcome(
+                        item.key, FAILED, error=note or f"WorkerDied: {type(err).__name__}: {err}"
+                    )
+        finally:
+            client.cancel(list(futures))
+
+
+EXECUTE = {"sequential": _sequential, "processes": _processes, "dask": _dask}
+
+
+# ---------------------------------------------------------------------------------- driver
+def run_items(
+    fn: ItemFn,
+    items: Iterable[Item],
+    store: PartitionStore,
+    runtime: RuntimeConfig | dict[str, Any],
+    *,
+    stage: str,
+) -> list[Outcome]:
+    """Run the items not yet done in ``store``; return one Outcome per item, in input order.
+
+    Raises RunStopped on a bug in our code (with its traceback), when the first
+    ``SAME_ERROR_STOP`` results all failed with the same error, or when every item failed.
+    """
+    runtime = runtime if isinstance(runtime, RuntimeConfig) else RuntimeConfig(**runtime)
+    items = list(items)
+    keys = [item.key for item in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{stage}: duplicate item keys; every item needs its own key.")
+    removed = store.clean_temp()
+    if removed:
+        logger.info(
+            "%s: removed %d leftover temporary files of an interrupted run", stage, len(removed)
+        )
+    store.clear_failures(keys)
+    done = store.records(keys)
+    outcomes = {k: Outcome(k, CACHED, record) for k, record in done.items()}
+    todo = [item for item in items if item.key not in done]
+    counts = {DONE: 0, CACHED: len(done), FAILED: 0}
+    executor = "sequential" if len(todo) <= 1 else runtime.executor
+    logger.info(
+        "%s: %d items, %d already done, %d to run (%s, %d workers)",
+        stage, len(items), len(done), len(todo), executor, runtime.n_workers() if executor != "sequential" else 1,
+    )  # fmt: skip
+    bar = tqdm(
+        total=len(items),
+        initial=len(done),
+        desc=stage,
+        unit="item",
+        disable=not runtime.progress or not todo,
+    )
+    shapes: list[str] = []
+    try:
+        for outcome in EXECUTE[executor](fn, todo, store, runtime):
+            outcomes[outcome.key] = outcome
+            counts[outcome.status] += 1
+            bar.update(1)
+            bar.set_postfix(
+                done=counts[DONE], cached=counts[CACHED], failed=counts[FAILED], refresh=False
+            )
+            if outcome.status == FAILED:
+                _check_failure(stage, outcome, counts, shapes)
+    finally:
+        bar.close()
+    result = [outcomes[k] for k in keys]
+    if items and all(o.status == FAILED for o in result):
+        raise RunStopped(
+            f"{stage}: every one of the {len(items)} items failed; first reasons:\n{_reasons(result)}"
+        )
+    if counts[FAILED]:
+        logger.warning(
+            "%s: %d of %d items failed; they are listed in the stage's report and retried on the next run",
+            stage,
+            counts[FAILED],
+            len(items),
+        )
+    return result
+
+
+def _check_failure(stage: str, outcome: Outcome, counts: dict[str, int], shapes: list[str]) -> None:
+    if outcome.bug:
+        raise RunStopped(
+            f"{stage}: a bug in ActionLab's code (not a problem of the input) while processing "
+            f"{outcome.key}:\n{outcome.traceback}"
+        )
+    logger.warning("%s: %s failed: %s", stage, outcome.key, outcome.error)
+    if counts[DONE] == 0 and counts[CACHED] == 0:
+        shapes.append(error_shape(outcome.error))
+        if len(shapes) >= SAME_ERROR_STOP and len(set(shapes)) == 1:
+            raise RunStopped(
+                f"{stage}: the first {len(shapes)} items all failed with the same error, which points "
+                f"to a problem of the set-up rather than of the videos; stopping. Error:\n{outcome.error}\n{outcome.traceback}"
+            )
+
+
+def _reasons(outcomes: Sequence[Outcome], limit: int = 10) -> str:
+    return "\n".join(f"  {o.key}: {o.error}" for o in outcomes[:limit])

@@ -1,0 +1,98 @@
+"""The engine runs items under every executor, isolates failures and never redoes finished work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from actionlab.engine import CACHED, DONE, FAILED, Item, PartitionStore, RunStopped, run_items
+
+from . import items as fns
+
+EXECUTORS = [
+    {"executor": "sequential"},
+    {"executor": "processes", "workers": 2},
+    pytest.param({"executor": "dask", "workers": 2, "dask_address": "local"}, marks=pytest.mark.slow),
+]
+
+
+def runtime(**kw):
+    return {"executor": "sequential", "progress": False, **kw}
+
+
+@pytest.mark.parametrize("rt", EXECUTORS, ids=lambda r: r["executor"])
+def test_every_executor_computes_each_item_once_and_then_caches(tmp_path: Path, rt):
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    items = [Item(f"k{x}", {"x": x}) for x in range(6)]
+    first = run_items(fns.square, items, store, runtime(**rt), stage="square")
+    assert [o.status for o in first] == [DONE] * 6
+    assert [o.record["y"] for o in first] == [x * x for x in range(6)]
+    for x in range(6):
+        with store.open(f"k{x}") as handle:
+            assert np.load(handle).tolist() == [x * x] * 3
+    if rt["executor"] != "sequential":
+        assert len({o.record["pid"] for o in first}) >= 1
+        assert all(o.record["threads"] >= 1 for o in first)
+    again = run_items(fns.square, items, store, runtime(**rt), stage="square")
+    assert [o.status for o in again] == [CACHED] * 6
+    assert [o.record["y"] for o in again] == [x * x for x in range(6)]
+
+
+@pytest.mark.parametrize("rt", EXECUTORS[:2], ids=lambda r: r["executor"])
+def test_a_failed_item_is_recorded_not_cached_and_retried(tmp_path: Path, rt):
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    flag = tmp_path / "fixed"
+    items = [Item(f"k{x}", {"x": x, "fail_unless": str(flag) if x == 2 else None}) for x in range(4)]
+    first = run_items(fns.square, items, store, runtime(**rt), stage="square")
+    assert [o.status for o in first] == [DONE, DONE, FAILED, DONE]
+    assert "ValueError: input 2 is bad" in first[2].error
+    assert store.done_keys() == {"k0", "k1", "k3"}
+    flag.touch()
+    second = run_items(fns.square, items, store, runtime(**rt), stage="square")
+    assert [o.status for o in second] == [CACHED, CACHED, DONE, CACHED]
+
+
+@pytest.mark.parametrize("rt", EXECUTORS[:2], ids=lambda r: r["executor"])
+def test_a_slow_item_times_out_and_the_rest_finish(tmp_path: Path, rt):
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    items = [Item("slow", {"x": 1, "sleep": 30}), Item("fast", {"x": 2})]
+    out = run_items(fns.square, items, store, runtime(**rt, item_timeout_s=1), stage="square")
+    assert out[0].status == FAILED and "ItemTimeout" in out[0].error
+    assert out[1].status == DONE
+    assert store.done_keys() == {"fast"}
+
+
+def test_a_killed_worker_fails_only_its_item(tmp_path: Path):
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    items = [Item(f"k{x}", {"x": x}) for x in range(4)]
+    out = run_items(fns.die, items, store, runtime(executor="processes", workers=2), stage="die")
+    assert out[0].status == FAILED and "WorkerDied" in out[0].error and "-9" in out[0].error
+    assert [o.status for o in out[1:]] == [DONE] * 3
+
+
+def test_a_bug_in_our_code_stops_the_run_with_its_traceback(tmp_path: Path):
+    store = PartitionStore(tmp_path / "store")
+    items = [Item(f"k{x}", {"x": x}) for x in range(3)]
+    with pytest.raises(RunStopped, match=r"bug in ActionLab's code(.|\n)*content_hash"):
+        run_items(fns.our_bug, items, store, runtime(), stage="bug")
+
+
+def test_the_same_error_on_every_item_stops_early(tmp_path: Path):
+    store = PartitionStore(tmp_path / "store")
+    items = [Item(f"k{x}", {"x": x}) for x in range(20)]
+    with pytest.raises(RunStopped, match="first 5 items all failed with the same error"):
+        run_items(fns.same_failure, items, store, runtime(), stage="same")
+
+
+def test_leftover_temporary_files_are_cleaned_and_never_listed(tmp_path: Path):
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    (tmp_path / "store").mkdir()
+    leftover = tmp_path / "store" / ".k0.npy.0123456789ab.tmp"
+    leftover.write_bytes(b"half")
+    assert store.done_keys() == set()
+    run_items(fns.square, [Item("k0", {"x": 3})], store, runtime(), stage="square")
+    assert not leftover.exists()
+    assert store.done_keys() == {"k0"}
+    assert store.stale(["k1"]) == ["k0"]
