@@ -38,3 +38,8 @@ def our_bug(out: Path | None, x: int) -> dict:
 
 def same_failure(out: Path | None, x: int) -> dict:
     raise RuntimeError("the model file /models/x.pt is missing")
+
+
+def scale(out: Path | None, x: int, shared: dict) -> dict:
+    """Uses a large object shipped once per worker."""
+    return {"y": x * int(shared["factor"]), "size": int(shared["blob"].size)}

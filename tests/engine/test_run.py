@@ -96,3 +96,11 @@ def test_leftover_temporary_files_are_cleaned_and_never_listed(tmp_path: Path):
     assert not leftover.exists()
     assert store.done_keys() == {"k0"}
     assert store.stale(["k1"]) == ["k0"]
+
+
+@pytest.mark.parametrize("rt", EXECUTORS, ids=lambda r: r["executor"])
+def test_a_shared_object_reaches_every_item(tmp_path: Path, rt):
+    store = PartitionStore(tmp_path / "store")
+    shared = {"factor": 3, "blob": np.zeros(1_000_000, np.uint8)}
+    out = run_items(fns.scale, [Item(f"k{x}", {"x": x}) for x in range(4)], store, runtime(**rt), stage="s", shared=shared)
+    assert [o.record for o in out] == [{"y": 3 * x, "size": 1_000_000} for x in range(4)]

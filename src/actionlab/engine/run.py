@@ -44,6 +44,27 @@ class Item:
 
 
 @dataclass
+class Batch:
+    """The work of one stage: what a planning node returns and the item store runs."""
+
+    stage: str
+    fn: ItemFn
+    items: list[Item]
+    runtime: dict[str, Any]
+    shared: Any = None
+
+    def run(self, store: PartitionStore) -> list[Outcome]:
+        """Run the items into ``store``; failed items leave a note with their reason."""
+        outcomes = run_items(
+            self.fn, self.items, store, self.runtime, stage=self.stage, shared=self.shared
+        )
+        for outcome in outcomes:
+            if outcome.status == FAILED:
+                store.write_failure(outcome.key, outcome.error)
+        return outcomes
+
+
+@dataclass
 class Outcome:
     """What became of one item: ``done`` (computed now), ``cached`` or ``failed`` with the reason."""
 
@@ -135,16 +156,28 @@ def _watchdog(seconds: float | None, store: PartitionStore, key: str) -> Iterato
         timer.cancel()
 
 
+_WORKER: dict[str, Any] = {}  # what a pool worker received once at start (shared objects)
+
+
 def execute(
-    fn: ItemFn, item: Item, store: PartitionStore, threads: int, timeout: float | None
+    fn: ItemFn,
+    item: Item,
+    store: PartitionStore,
+    threads: int,
+    timeout: float | None,
+    *,
+    shared: Any = None,
 ) -> Outcome:
     """Run one item where this is called (worker or driver): data, then record; never raises for
-    a failure of the item itself."""
+    a failure of the item itself. ``shared`` (or, in a pool worker, what the pool was started
+    with) is passed to ``fn`` as ``shared=`` when there is one."""
     limit_threads(threads)
+    shared = _WORKER.get("shared") if shared is None else shared
+    kwargs = dict(item.args, **({"shared": shared} if shared is not None else {}))
     started = time.perf_counter()
     try:
         with _alarm(timeout), _watchdog(timeout, store, item.key), store.writing(item.key) as out:
-            record = dict(fn(out, **item.args) or {})
+            record = dict(fn(out, **kwargs) or {})
         store.write_record(item.key, record)
         return Outcome(item.key, DONE, record, seconds=time.perf_counter() - started)
     except Exception as exc:  # recorded per item; the driver decides whether the run goes on
@@ -154,21 +187,22 @@ def execute(
         )  # fmt: skip
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, shared: Any) -> None:
     limit_threads(threads)
+    _WORKER["shared"] = shared
 
 
 # ---------------------------------------------------------------------------------- executors
 def _sequential(
-    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig
+    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig, shared: Any
 ) -> Iterator[Outcome]:
     threads = runtime.threads_per_worker()
     for item in items:
-        yield execute(fn, item, store, threads, runtime.item_timeout_s)
+        yield execute(fn, item, store, threads, runtime.item_timeout_s, shared=shared)
 
 
 def _processes(
-    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig
+    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig, shared: Any
 ) -> Iterator[Outcome]:
     from pebble import ProcessExpired, ProcessPool
 
@@ -180,7 +214,7 @@ def _processes(
     with ProcessPool(
         max_workers=runtime.n_workers(),
         initializer=_init_worker,
-        initargs=(threads,),
+        initargs=(threads, shared),
         context=context,
     ) as pool:
         futures = {
@@ -235,13 +269,15 @@ def dask_client(runtime: RuntimeConfig) -> Iterator[Any]:
 
 
 def _dask(
-    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig
+    fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig, shared: Any
 ) -> Iterator[Outcome]:
     from distributed import as_completed
 
     with dask_client(runtime) as client:
         cores = sum(client.nthreads().values()) or 1
         threads = max(1, (os.cpu_count() or 1) // cores) if runtime.dask_address == "local" else 1
+        if shared is not None:  # shipped once to every worker, not once per item
+            shared = client.scatter(shared, broadcast=True, hash=False)
         futures = {
             client.submit(
                 execute,
@@ -250,6 +286,7 @@ def _dask(
                 store,
                 threads,
                 runtime.item_timeout_s,
+                shared=shared,
                 key=f"{item.key}-{id(items)}",
                 pure=False,
             ): item
@@ -280,8 +317,12 @@ def run_items(
     runtime: RuntimeConfig | dict[str, Any],
     *,
     stage: str,
+    shared: Any = None,
 ) -> list[Outcome]:
     """Run the items not yet done in ``store``; return one Outcome per item, in input order.
+
+    ``shared`` is one large object every item needs (a model's weights): it is sent to each
+    worker once and passed to ``fn`` as ``shared=``.
 
     Raises RunStopped on a bug in our code (with its traceback), when the first
     ``SAME_ERROR_STOP`` results all failed with the same error, or when every item failed.
@@ -315,7 +356,7 @@ def run_items(
     )
     shapes: list[str] = []
     try:
-        for outcome in EXECUTE[executor](fn, todo, store, runtime):
+        for outcome in EXECUTE[executor](fn, todo, store, runtime, shared):
             outcomes[outcome.key] = outcome
             counts[outcome.status] += 1
             bar.update(1)
