@@ -28,26 +28,20 @@ def partition_key(video_id: str, phash: str) -> str:
     return f"{video_id}-{phash}"
 
 
-_WEIGHTS_HASHES: dict[tuple[str, int, int], str] = {}
-
 
 def weights_hash(path: str | Path) -> str:
     """Content hash of a weights file, or of every file in a weights folder (names and bytes).
 
     Replacing a file at the same path changes the hash, so features made with the old weights are
-    never reused. Hashes are remembered per (path, size, mtime) within one process.
+    never reused. Computed once per run by the planning node (about 1 s per GB).
     """
     path = Path(path)
     if path.is_file():
-        stat = path.stat()
-        memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if memo not in _WEIGHTS_HASHES:
-            _WEIGHTS_HASHES[memo] = content_hash(path, length=32)
-        return _WEIGHTS_HASHES[memo]
+        return content_hash(path, length=32)
     if path.is_dir():
         digest = hashlib.blake2b(digest_size=16)
         for child in sorted(p for p in path.rglob("*") if p.is_file()):
             digest.update(str(child.relative_to(path)).encode())
-            digest.update(weights_hash(child).encode())
+            digest.update(content_hash(child, length=32).encode())
         return digest.hexdigest()
     raise FileNotFoundError(f"{path}: weights file or folder not found.")

@@ -104,3 +104,15 @@ def test_a_shared_object_reaches_every_item(tmp_path: Path, rt):
     shared = {"factor": 3, "blob": np.zeros(1_000_000, np.uint8)}
     out = run_items(fns.scale, [Item(f"k{x}", {"x": x}) for x in range(4)], store, runtime(**rt), stage="s", shared=shared)
     assert [o.record for o in out] == [{"y": 3 * x, "size": 1_000_000} for x in range(4)]
+
+
+def test_stale_items_are_listed_and_removed_only_on_request(tmp_path: Path):
+    from actionlab.engine import Batch
+
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    Batch("s", fns.square, [Item(f"k{x}", {"x": x}) for x in range(3)], runtime()).run(store)
+    Batch("s", fns.square, [Item("k0", {"x": 0})], runtime()).run(store)
+    assert store.done_keys() == {"k0", "k1", "k2"}  # dry run: only listed
+    Batch("s", fns.square, [Item("k0", {"x": 0})], runtime(remove_stale=True)).run(store)
+    assert store.done_keys() == {"k0"}
+    assert sorted(p.name for p in (tmp_path / "store").glob("*.npy")) == ["k0.npy"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
+from actionlab.engine import atomic_path
 from actionlab.models import FrameEncoder, load_frame_encoder, save_frame_encoder
 
 
@@ -24,9 +25,8 @@ class FrameEncoderDataset(AbstractDataset[FrameEncoder, FrameEncoder | None]):
         return load_frame_encoder(path) if path.is_file() else None
 
     def save(self, data: FrameEncoder) -> None:
-        path = Path(self._filepath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_frame_encoder(data, path)
+        with atomic_path(self._filepath) as tmp:  # a kill never leaves a half-written model
+            save_frame_encoder(data, tmp)
 
     def _exists(self) -> bool:
         return Path(self._filepath).is_file()

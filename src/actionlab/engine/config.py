@@ -30,6 +30,10 @@ class RuntimeConfig(BaseModel):
         description="seconds one item may run before it is stopped and recorded as failed",
     )
     progress: bool = Field(default=True, description="one progress bar per stage")
+    remove_stale: bool = Field(
+        default=False,
+        description="delete stored items the current plan does not use (listed in the log either way)",
+    )
 
     def n_workers(self) -> int:
         """Workers that run items: 1 for ``sequential``, else ``workers`` or the core count."""

@@ -61,6 +61,16 @@ class Batch:
         for outcome in outcomes:
             if outcome.status == FAILED:
                 store.write_failure(outcome.key, outcome.error)
+        stale = store.stale(item.key for item in self.items)
+        if stale and RuntimeConfig(**self.runtime).remove_stale:
+            store.remove(stale)
+            logger.info("%s: removed %d stale items from %s", self.stage, len(stale), store.root)
+        elif stale:
+            logger.info(
+                "%s: %d stored items in %s are not used by this run (older parameters or removed "
+                "videos), e.g. %s; delete them with --params runtime.remove_stale=true",
+                self.stage, len(stale), store.root, stale[0],
+            )  # fmt: skip
         return outcomes
 
 

@@ -1,0 +1,92 @@
+"""The embedding stage's per-clip item and its cache key (no kedro).
+
+A clip's features depend on the encoder's name, the settings that encoder uses, the content of
+its weights and this module's ``EMBEDDING_VERSION``; never on ``device``, ``batch_size``,
+``num_threads`` or another encoder's settings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actionlab.encoders.base import Encoder
+from actionlab.encoders.registry import build_encoder
+from actionlab.keys import params_hash, weights_hash
+
+EMBEDDING_VERSION = "2"  # bump when the features of an unchanged configuration change
+POOLING_KEYS = ("num_frames", "small_step", "pooling", "streams")
+WEIGHTS_KEYS = {"torchvision": "weights_path", "hf": "path"}  # replaced by their content hash
+_ENCODERS: dict[str, Encoder] = {}  # built once per worker process
+
+
+def feature_params(params: Mapping[str, Any], ssl_fingerprint: str = "") -> dict[str, Any]:
+    """What changes the features of the encoder ``params['encoder']``: its own settings, the
+    pooling settings and the content hash of its weights (for ``ssl``: ``ssl_fingerprint``)."""
+    name = params["encoder"]
+    out: dict[str, Any] = {"encoder": name, "version": EMBEDDING_VERSION}
+    out.update({k: params[k] for k in POOLING_KEYS})
+    if name == "ssl":
+        out["weights"] = ssl_fingerprint
+    elif name in params:
+        own = dict(params[name] or {})
+        weights_key = WEIGHTS_KEYS.get(name)
+        if weights_key is not None:
+            path = own.pop(weights_key, None)
+            out["weights"] = _weights(f"embedding.{name}.{weights_key}", path)
+        out[name] = own
+    return out
+
+
+def _weights(parameter: str, path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return weights_hash(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"{parameter}={str(path)!r} does not exist; point it at the local weights file or "
+            "folder (nothing is downloaded)."
+        ) from err
+
+
+def embedding_key(clip_key: str, params: Mapping[str, Any], ssl_fingerprint: str = "") -> str:
+    """Cache key of one clip's features: the clip's own key plus the feature parameters' hash."""
+    return f"{clip_key}-{params_hash(feature_params(params, ssl_fingerprint))}"
+
+
+def _encoder(spec: Mapping[str, Any], ssl_encoder: Any) -> Encoder:
+    key = params_hash(spec, length=16)
+    if key not in _ENCODERS:
+        _ENCODERS.clear()  # one encoder per worker at a time
+        params = {**spec["params"], "num_threads": None}  # the engine sets threads per worker
+        _ENCODERS[key] = build_encoder(
+            spec["params"]["encoder"], params, ssl_encoder=ssl_encoder, device=spec["device"]
+        )
+    return _ENCODERS[key]
+
+
+def embed_item(
+    out: Path,
+    *,
+    read: Callable[[], np.ndarray],
+    spec: Mapping[str, Any],
+    shared: Any = None,
+) -> dict[str, Any]:
+    """Encode one stored clip: frame features to ``out`` (npz), the embedding in the record."""
+    frames = read()
+    encoder = _encoder(spec, shared)
+    started = time.perf_counter()
+    features, embedding = encoder.encode(frames)
+    seconds = time.perf_counter() - started
+    with open(out, "wb") as handle:
+        np.savez(handle, frame_features=features.astype(np.float32), embedding=embedding.astype(np.float32))
+    return {
+        "embedding": embedding.astype(np.float32).tolist(),
+        "frames": len(frames),
+        "seconds": seconds,
+    }
