@@ -96,7 +96,9 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Offset = Annotated[float, Field(ge=-1.0, le=1.0)]
 Extension = Annotated[str, Field(pattern=r"^\.[A-Za-z0-9]+$")]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
-Pair = Annotated[list[PositiveInt], Field(min_length=2, max_length=2), AfterValidator(_ordered_pair)]
+Pair = Annotated[
+    list[PositiveInt], Field(min_length=2, max_length=2), AfterValidator(_ordered_pair)
+]
 Seed = NonNegativeInt  # numpy seeds must be >= 0
 
 
@@ -326,11 +328,12 @@ class ParameterError(ValueError):
     def __init__(self, problems: Sequence[str], groups: Sequence[str]) -> None:
         self.problems = list(problems)
         files = ", ".join(FILES[g] for g in dict.fromkeys(groups))
+        its = "their" if len(set(groups)) > 1 else "its"
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(
             f"{len(self.problems)} invalid parameter{'s' if len(self.problems) > 1 else ''}; "
             f"nothing was run:\n{lines}\n"
-            f"Fix the value in {files} (or its override in conf/local/), or in the "
+            f"Fix the value in {files} (or {its} override in conf/local/), or in the "
             '--params "group.key=value" you passed.'
         )
 
