@@ -20,9 +20,7 @@ CLIP_PARAMS = ("strategy", "size", "crop_offset", "num_frames", "step", "max_fra
 
 
 def _clip_params(params: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(params) - set(CLIP_PARAMS) - {"preview_frames"}
-    if unknown:
-        raise ValueError(f"Unknown preprocessing parameters {sorted(unknown)}; known: {CLIP_PARAMS}.")
+    # unknown keys and bad values were refused before the run (actionlab.params)
     clip = {k: params[k] for k in CLIP_PARAMS if k in params}
     clip["crop_offset"] = tuple(clip.get("crop_offset", (0.0, 0.0)))
     return clip
