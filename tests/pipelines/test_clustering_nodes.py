@@ -56,9 +56,14 @@ def test_both_k_choices_and_both_subsets_are_reported(params) -> None:
     assert (info["k_labelfree"], info["k_source_labelfree"]) == (N_BLOBS, "silhouette")
     for column in ("cluster", "cluster_labelfree"):
         assert normalized_mutual_info_score(clips["blob"], table[column]) == pytest.approx(1)
-    for key in ("nmi", "accuracy", "ari", "purity", "silhouette", "n_clips", "k"):
-        for suffix in ("", "_unseen", "_labelfree", "_labelfree_unseen"):
-            assert f"kmeans_{key}{suffix}" in metrics, f"kmeans_{key}{suffix}"
+    expected = {
+        f"kmeans_{score}{suffix}"
+        for score in ("nmi", "accuracy", "ari", "purity", "silhouette", "n_clusters", "n_noise")
+        for suffix in ("", "_unseen", "_labelfree", "_labelfree_unseen")
+    }
+    expected |= {"kmeans_k", "kmeans_k_labelfree", "kmeans_n_clips", "kmeans_n_clips_unseen"}
+    expected |= {"kmeans_n_labelled", "kmeans_n_labelled_unseen"}
+    assert set(metrics) == expected
     assert metrics["kmeans_k_labelfree"] == N_BLOBS
     assert metrics["kmeans_n_clips"] == 64 and metrics["kmeans_n_clips_unseen"] == 32
     assert metrics["kmeans_accuracy_labelfree_unseen"] == 1.0

@@ -64,11 +64,20 @@ def score_table(
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
+PER_K_CHOICE = ("k",)  # the same for both clip subsets: logged for clips=all only
+PER_SUBSET = ("n_clips", "n_labelled")  # the same for both k choices: logged for k_choice=labels
+
+
 def table_metrics(table: pd.DataFrame, algorithm: str) -> dict[str, float]:
-    """Every finite number of :func:`score_table` under its :func:`metric_key`."""
+    """Every finite number of :func:`score_table` under its :func:`metric_key`, each once: ``k``
+    without ``_unseen``, ``n_clips`` and ``n_labelled`` without ``_labelfree``."""
     out: dict[str, float] = {}
     for row in table.to_dict("records"):
         for score in ("k", *COUNT_SCORES, *QUALITY_SCORES):
+            if (score in PER_K_CHOICE and row["clips"] != "all") or (
+                score in PER_SUBSET and row["k_choice"] != "labels"
+            ):
+                continue
             value = float(row[score])
             if math.isfinite(value):
                 out[metric_key(algorithm, score, row["k_choice"], row["clips"])] = value

@@ -306,7 +306,7 @@ def silhouette_k_figure(
     """Mean silhouette against k (the table of ``choose_k``).
 
     The chosen label-free k (``chosen_k``, default: the best k of the table) is marked by a dashed
-    line and named in the title; ``labels_k``, when given, by a dotted one (k = number of labels).
+    line and named in the title; ``labels_k`` (k of the ``labels`` clustering), by a dotted one.
     """
     if not {"k", "silhouette"} <= set(table.columns):
         raise ValueError(f"table needs columns 'k' and 'silhouette'; got {list(table.columns)}.")
@@ -318,10 +318,10 @@ def silhouette_k_figure(
     if chosen_k is None and np.isfinite(s).any():
         chosen_k = int(table["k"].iloc[int(np.nanargmax(s))])
     if chosen_k is not None:
-        ax.axvline(chosen_k, color="crimson", ls="--", lw=1.4, label=f"label-free k = {chosen_k}")
+        ax.axvline(chosen_k, color="crimson", ls="--", lw=1.4, label=f"labelfree: k = {chosen_k}")
         head += f" (label-free: best k = {chosen_k})"
     if labels_k is not None:
-        ax.axvline(labels_k, color="dimgray", ls=":", lw=1.4, label=f"k = labels = {labels_k}")
+        ax.axvline(labels_k, color="dimgray", ls=":", lw=1.4, label=f"labels: k = {labels_k}")
     if chosen_k is not None or labels_k is not None:
         ax.legend(fontsize="small")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
