@@ -10,6 +10,7 @@ from actionlab.clustering.algorithms import (
     ALGORITHMS,
     choose_k,
     cluster,
+    cluster_both,
     fit_predict,
     prepare_features,
 )
@@ -156,3 +157,34 @@ def test_other_errors_name_parameters() -> None:
         choose_k(X, algorithm="hdbscan")
     with pytest.raises(ValueError, match="NaN"):
         fit_predict(np.array([[0.0, np.nan], [1.0, 1.0]]), n_clusters=1)
+
+
+def test_cluster_both_label_free_k_ignores_the_labels(blobs) -> None:
+    X, y = blobs
+    four_labels = y.astype(object)
+    four_labels[10:20] = "a2"  # blob a carries two labels: 4 labels on 3 blobs
+    ref, free, info = cluster_both(X, labels=four_labels, algorithm="kmeans", k_range=(2, 6))
+    assert info["k"] == 4 and info["k_source"] == "labels" and len(np.unique(ref)) == 4
+    assert info["k_labelfree"] == 3 and info["k_source_labelfree"] == "silhouette"
+    assert normalized_mutual_info_score(y, free) == pytest.approx(1.0)
+    assert info["silhouette_table"]["k"].tolist() == [2, 3, 4, 5, 6]
+    assert info["n_noise_labelfree"] == 0
+
+
+def test_cluster_both_without_labels_is_one_clustering(blobs) -> None:
+    X, _ = blobs
+    ref, free, info = cluster_both(X, labels=None, algorithm="agglomerative", k_range=(2, 5))
+    assert free is ref
+    assert info["k"] == info["k_labelfree"] == 3
+    assert info["k_source"] == info["k_source_labelfree"] == "silhouette"
+    assert "silhouette_table" in info
+
+
+def test_cluster_both_explicit_k_and_hdbscan(blobs) -> None:
+    X, y = blobs
+    ref, free, info = cluster_both(X, labels=y, algorithm="kmeans", k=5, k_range=(2, 6))
+    assert (info["k"], info["k_source"]) == (5, "param")
+    assert (info["k_labelfree"], info["k_source_labelfree"]) == (3, "silhouette")
+    _, _, hinfo = cluster_both(X, labels=y, algorithm="hdbscan", params={"min_cluster_size": 10})
+    assert hinfo["k_labelfree"] == hinfo["k"] == 3 and hinfo["k_source_labelfree"] == "hdbscan"
+    assert "silhouette_table" not in hinfo

@@ -14,6 +14,7 @@ from actionlab.metrics.clustering import (
     contingency,
     hungarian_accuracy,
     purity,
+    subset_scores,
 )
 
 
@@ -120,3 +121,34 @@ def test_missing_labels_are_left_out_of_supervised_scores() -> None:
     assert s["n_labelled"] == 4.0
     assert s["accuracy"] == 1.0 and s["nmi"] == pytest.approx(1.0)
     assert "nmi" not in clustering_scores(X, [0, 0, 1, 1, 1, 0], [None] * 6)
+
+
+def test_subset_scores_judge_only_the_kept_points() -> None:
+    X = np.array([[0.0], [1.0], [10.0], [11.0], [20.0], [21.0]])
+    y_true = ["a", "a", "b", "b", "c", "c"]
+    y_pred = [0, 1, 1, 1, 2, 2]  # point 1 is wrong
+    keep = [True, False, True, True, True, True]
+    scores, reason = subset_scores(X, y_pred, y_true, keep=keep, k=3)
+    assert reason is None
+    assert scores["accuracy"] == 1.0 and scores["purity"] == 1.0
+    assert scores["n_clips"] == 5.0 and scores["n_labelled"] == 5.0 and scores["n_clusters"] == 3.0
+    whole, _ = subset_scores(X, y_pred, y_true, k=3)
+    assert whole["accuracy"] == pytest.approx(5 / 6) and whole["n_clips"] == 6.0
+
+
+def test_subset_scores_nan_with_a_reason_when_too_small() -> None:
+    X = np.arange(12.0).reshape(6, 2)
+    y_pred = [0, 0, 1, 1, 2, 2]
+    y_true = list("aabbcc")
+    scores, reason = subset_scores(X, y_pred, y_true, keep=[1, 1, 0, 0, 0, 0], k=3)
+    assert "fewer than k = 3" in reason
+    assert all(math.isnan(scores[s]) for s in ("nmi", "ari", "accuracy", "purity", "silhouette"))
+    assert scores["n_clips"] == 2.0
+    scores, reason = subset_scores(X, y_pred, y_true, keep=[1, 1, 0, 0, 0, 0])
+    assert "1 cluster(s) present" in reason and math.isnan(scores["nmi"])
+    scores, reason = subset_scores(X, y_pred, y_true, keep=[0] * 6, k=3)
+    assert reason == "no clips" and scores["n_clips"] == 0.0 and scores["n_labelled"] == 0.0
+    scores, reason = subset_scores(X, y_pred, None, keep=[1] * 6, k=3)
+    assert reason is None and math.isnan(scores["nmi"]) and scores["silhouette"] > 0
+    with pytest.raises(ValueError, match="keep"):
+        subset_scores(X, y_pred, y_true, keep=[True] * 5)

@@ -256,3 +256,42 @@ def cluster(
         )
     info["n_noise"] = int(np.sum(assignments < 0))
     return assignments, info
+
+
+LABEL_FREE_SOURCES = ("silhouette", "hdbscan")
+
+
+def cluster_both(
+    X: np.ndarray,
+    *,
+    labels: Sequence[Any] | None = None,
+    k: int | None = None,
+    **kwargs: Any,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The reference clustering and the label-free one. Returns ``(assignments,
+    assignments_labelfree, info)``.
+
+    The reference is :func:`cluster` with ``labels`` and ``k``; the label-free one is
+    :func:`cluster` with neither (best silhouette over ``k_range``, or HDBSCAN's own k). When the
+    reference already ignored the labels (``k_source`` ``silhouette`` or ``hdbscan``) it is the
+    label-free one too and is not fitted twice. ``kwargs`` go to :func:`cluster`.
+
+    ``info`` is the reference's (without its silhouette table) plus ``k_labelfree``,
+    ``k_source_labelfree``, ``n_noise_labelfree`` and ``silhouette_table`` (the label-free
+    search; absent for HDBSCAN).
+    """
+    assignments, info = cluster(X, labels=labels, k=k, **kwargs)
+    if info["k_source"] in LABEL_FREE_SOURCES:
+        free, free_info = assignments, dict(info)
+    else:
+        free, free_info = cluster(X, labels=None, k=None, **kwargs)
+    table = info.pop("silhouette_table", None)
+    table = free_info.get("silhouette_table", table)
+    info.update(
+        k_labelfree=free_info["k"],
+        k_source_labelfree=free_info["k_source"],
+        n_noise_labelfree=free_info["n_noise"],
+    )
+    if table is not None:
+        info["silhouette_table"] = table
+    return assignments, free, info

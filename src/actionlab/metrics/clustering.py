@@ -185,3 +185,46 @@ def clustering_scores(
         n_labelled=float(keep.sum()),
     )
     return scores
+
+
+QUALITY_SCORES = ("nmi", "accuracy", "ari", "purity", "silhouette")
+COUNT_SCORES = ("n_clips", "n_clusters", "n_noise", "n_labelled")
+
+
+def subset_scores(
+    X: np.ndarray,
+    y_pred: Sequence[int],
+    y_true: Sequence[Any] | None = None,
+    *,
+    keep: Sequence[bool] | None = None,
+    k: int | None = None,
+) -> tuple[dict[str, float], str | None]:
+    """Scores of a clustering restricted to the points where ``keep`` is True; nothing is refitted.
+
+    Returns ``(scores, reason)``. ``scores`` always has every name of :data:`COUNT_SCORES` and
+    :data:`QUALITY_SCORES` (NaN where it cannot be computed, e.g. the supervised ones without
+    labels). When the subset is too small to judge (no points, fewer points than ``k``, or fewer
+    than two clusters present) the quality scores are NaN and ``reason`` says why; else ``None``.
+    """
+    X = np.asarray(X, dtype=float)
+    p = np.asarray(y_pred).astype(int)
+    mask = np.ones(len(p), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    if mask.shape != p.shape:
+        raise ValueError(f"keep has shape {mask.shape} but y_pred has {p.shape}.")
+    t = None if y_true is None else np.asarray(list(y_true), dtype=object)[mask]
+    found = clustering_scores(X[mask], p[mask], t)
+    scores = {name: float("nan") for name in (*COUNT_SCORES, *QUALITY_SCORES)}
+    scores.update(found, n_clips=float(mask.sum()))
+    if np.isnan(scores["n_labelled"]):
+        scores["n_labelled"] = 0.0
+    n, present = int(mask.sum()), int(scores["n_clusters"])
+    reason = None
+    if n == 0:
+        reason = "no clips"
+    elif k is not None and n < k:
+        reason = f"{n} clips, fewer than k = {k}"
+    elif present < 2:
+        reason = f"{present} cluster(s) present, at least 2 needed"
+    if reason is not None:
+        scores.update({name: float("nan") for name in QUALITY_SCORES})
+    return scores, reason

@@ -300,8 +300,14 @@ def confusion_figure(y_true: Sequence[Any], y_pred: Sequence[int], *, title: str
     return fig
 
 
-def silhouette_k_figure(table: pd.DataFrame) -> Figure:
-    """Mean silhouette against k (the table of ``choose_k``), best k marked."""
+def silhouette_k_figure(
+    table: pd.DataFrame, *, chosen_k: int | None = None, labels_k: int | None = None
+) -> Figure:
+    """Mean silhouette against k (the table of ``choose_k``).
+
+    The chosen label-free k (``chosen_k``, default: the best k of the table) is marked by a dashed
+    line and named in the title; ``labels_k`` (k of the ``labels`` clustering), by a dotted one.
+    """
     if not {"k", "silhouette"} <= set(table.columns):
         raise ValueError(f"table needs columns 'k' and 'silhouette'; got {list(table.columns)}.")
     fig = new_figure(6.0, 4.0)
@@ -309,10 +315,15 @@ def silhouette_k_figure(table: pd.DataFrame) -> Figure:
     ax.plot(table["k"], table["silhouette"], marker="o", color=palette(1)[0])
     s = table["silhouette"].to_numpy(dtype=float)
     head = "Silhouette vs number of clusters"
-    if np.isfinite(s).any():
-        best = int(table["k"].iloc[int(np.nanargmax(s))])
-        ax.axvline(best, color="crimson", ls="--", lw=1.2)
-        head += f" (best k = {best})"
+    if chosen_k is None and np.isfinite(s).any():
+        chosen_k = int(table["k"].iloc[int(np.nanargmax(s))])
+    if chosen_k is not None:
+        ax.axvline(chosen_k, color="crimson", ls="--", lw=1.4, label=f"labelfree: k = {chosen_k}")
+        head += f" (label-free: best k = {chosen_k})"
+    if labels_k is not None:
+        ax.axvline(labels_k, color="dimgray", ls=":", lw=1.4, label=f"labels: k = {labels_k}")
+    if chosen_k is not None or labels_k is not None:
+        ax.legend(fontsize="small")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("number of clusters k")
     ax.set_ylabel("mean silhouette")

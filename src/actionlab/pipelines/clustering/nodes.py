@@ -9,9 +9,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from actionlab.clustering.algorithms import cluster, prepare_features
+from actionlab.clustering.algorithms import LABEL_FREE_SOURCES, cluster_both, prepare_features
+from actionlab.clustering.evaluation import (
+    K_CHOICES,
+    Clustering,
+    score_table,
+    scores_report,
+    table_metrics,
+    unseen_mask,
+)
 from actionlab.metrics.centroids import centroid_analysis
-from actionlab.metrics.clustering import clustering_scores
 from actionlab.plots.embedding import (
     centroid_distance_figure,
     confusion_figure,
@@ -38,19 +45,29 @@ def _features(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> np.ndarr
     )  # fmt: skip
 
 
-def cluster_clips(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], Figure | None]:
-    """Cluster assignments (07_model_output), how k was chosen, and the silhouette-vs-k plot."""
-    assignments, info = cluster(
+def cluster_clips(
+    clip_embeddings: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any], Figure]:
+    """Both cluster assignments (07_model_output), how each k was set, the silhouette-vs-k plot."""
+    assignments, labelfree, info = cluster_both(
         _matrix(clip_embeddings), labels=_labels(clip_embeddings), algorithm=params["algorithm"],
         standardize=params["standardize"], pca_components=params["pca_components"], k=params["k"],
         k_range=tuple(params["k_range"]), seed=params["seed"], params=params.get(params["algorithm"]) or {},
     )  # fmt: skip
-    table = clip_embeddings[["video_id", "label", "split", "group"]].assign(cluster=assignments)
-    silhouettes = info.pop("silhouette_table", None)
-    figure = silhouette_k_figure(silhouettes) if silhouettes is not None else _note_figure(
-        f"k = {info['k']} from {info['k_source']}: no silhouette search was needed"
+    table = clip_embeddings[["video_id", "label", "split", "group"]].assign(
+        cluster=assignments, cluster_labelfree=labelfree
     )
-    logger.info("Clustering: %s, k=%s (%s)", params["algorithm"], info["k"], info["k_source"])
+    silhouettes = info.pop("silhouette_table", None)
+    labels_k = None if info["k_source"] in LABEL_FREE_SOURCES else info["k"]
+    figure = (
+        silhouette_k_figure(silhouettes, chosen_k=info["k_labelfree"], labels_k=labels_k)
+        if silhouettes is not None
+        else _note_figure(f"k = {info['k']} from {info['k_source']}: no silhouette search")
+    )
+    logger.info(
+        "Clustering: %s, k=%s (%s), label-free k=%s (%s)", params["algorithm"], info["k"],
+        info["k_source"], info["k_labelfree"], info["k_source_labelfree"],
+    )  # fmt: skip
     return table, {"algorithm": params["algorithm"], **info}, figure
 
 
@@ -61,21 +78,40 @@ def _note_figure(text: str) -> Figure:
 
 
 def evaluate_clusters(
-    clip_embeddings: pd.DataFrame, cluster_assignments: pd.DataFrame, params: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, float], Figure, Figure]:
-    """Scores (MLflow metrics and a JSON report), the t-SNE map and the cluster-vs-label matrix."""
+    clip_embeddings: pd.DataFrame,
+    cluster_assignments: pd.DataFrame,
+    clustering_info: dict[str, Any],
+    params: dict[str, Any],
+    ssl_splits: list[str],
+) -> tuple[dict[str, Any], dict[str, Any], Figure, Figure]:
+    """Scores of both clusterings on all clips and on the clips SSL did not train on (MLflow
+    metrics and a JSON report), the t-SNE map and the cluster-vs-label matrix."""
     X = _features(clip_embeddings, params)
     labels = _labels(clip_embeddings)
     clusters = cluster_assignments["cluster"].to_numpy()
-    scores = clustering_scores(X, clusters, labels)
-    logger.info("Clustering scores: %s", {k: round(v, 4) for k, v in scores.items()})
-    metrics = {f"{params['algorithm']}_{k}": {"value": float(v), "step": 0} for k, v in scores.items() if np.isfinite(v)}
+    runs = {
+        k_choice: Clustering(
+            cluster_assignments[f"cluster{sfx}"].to_numpy(),
+            clustering_info[f"k{sfx}"], clustering_info[f"k_source{sfx}"],
+        )  # fmt: skip
+        for k_choice, sfx in K_CHOICES.items()
+    }
+    table = score_table(X, runs, labels, unseen_mask(clip_embeddings["split"], ssl_splits))
+    for row in table[table["note"].notna()].to_dict("records"):
+        logger.warning(
+            "Clustering scores of k_choice=%s on %s clips left out (NaN): %s",
+            row["k_choice"], row["clips"], row["note"],
+        )  # fmt: skip
+    logger.info("Clustering scores:\n%s", table.drop(columns="note").round(4).to_string())
+    algorithm = params["algorithm"]
+    metrics = {k: {"value": v, "step": 0} for k, v in table_metrics(table, algorithm).items()}
+    report = scores_report(table, algorithm=algorithm, ssl_splits=ssl_splits)
     tsne = tsne_figure(X, labels=labels, clusters=clusters, seed=params["seed"], title=f"{len(X)} clips")
     confusion = (
-        confusion_figure(labels, clusters, title=f"{params['algorithm']} clusters vs labels")
+        confusion_figure(labels, clusters, title=f"{algorithm} clusters vs labels")
         if labels is not None else _note_figure("no labels: nothing to compare the clusters with")
     )  # fmt: skip
-    return metrics, {k: float(v) for k, v in scores.items()}, tsne, confusion
+    return metrics, report, tsne, confusion
 
 
 def analyse_centroids(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> tuple[pd.DataFrame, Figure]:

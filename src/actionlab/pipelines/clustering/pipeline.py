@@ -13,7 +13,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["cluster_assignments", "clustering_info", "silhouette_plot"], name="cluster_clips",
             ),  # fmt: skip
             Node(
-                evaluate_clusters, ["clip_embeddings", "cluster_assignments", "params:clustering"],
+                evaluate_clusters,
+                ["clip_embeddings", "cluster_assignments", "clustering_info", "params:clustering",
+                 "params:ssl_training.splits"],
                 ["clustering_metrics", "clustering_scores", "embedding_map_plot", "cluster_confusion_plot"],
                 name="evaluate_clusters",
             ),  # fmt: skip
