@@ -119,6 +119,13 @@ def test_read_frames_equals_sequential_decode(make_video, frames60, name: str, k
 # --------------------------------------------------------------------------- load_clip
 
 
+def _assert_close(got: np.ndarray, want: np.ndarray) -> None:
+    """load_clip crops and resizes inside FFmpeg: within 2 levels of crop_resize on full RGB."""
+    assert got.shape == want.shape and got.dtype == np.uint8
+    diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
+    assert diff.max() <= 2 and diff.mean() < 0.5, (diff.max(), diff.mean())
+
+
 def test_load_clip_uniform(basic_mp4: Path, reference: np.ndarray) -> None:
     clip = load_clip(basic_mp4, strategy="uniform", num_frames=8, size=32)
     assert isinstance(clip, Clip)
@@ -127,7 +134,7 @@ def test_load_clip_uniform(basic_mp4: Path, reference: np.ndarray) -> None:
     assert clip.times.dtype == np.float64 and np.allclose(clip.times, want / 25)
     assert clip.frames.shape == (8, 32, 32, 3) and clip.frames.dtype == np.uint8
     expected = np.stack([crop_resize(reference[i], 32) for i in want])
-    assert np.array_equal(clip.frames, expected)
+    _assert_close(clip.frames, expected)
     assert clip.warnings == []
 
 
@@ -146,13 +153,13 @@ def test_load_clip_strategies(basic_mp4: Path, reference: np.ndarray, kwargs, in
     assert clip.indices.tolist() == indices
     offset = 25 if "start" in kwargs else 0
     expected = np.stack([crop_resize(reference[offset + i], 16) for i in indices])
-    assert np.array_equal(clip.frames, expected)
+    _assert_close(clip.frames, expected)
 
 
 def test_load_clip_all_and_crop_offset(basic_mp4: Path, reference: np.ndarray) -> None:
     clip = load_clip(basic_mp4, strategy="all", size=24, crop_offset=(1.0, 0.0))
     assert len(clip.indices) == 60
-    assert np.array_equal(clip.frames[7], crop_resize(reference[7], 24, (1.0, 0.0)))
+    _assert_close(clip.frames[7], crop_resize(reference[7], 24, (1.0, 0.0)))
 
 
 def test_load_clip_cosine_drops_repeated_frames(make_video) -> None:
