@@ -11,10 +11,13 @@ from actionlab.video import (
     Clip,
     VideoError,
     crop_resize,
+    iter_clip,
     iter_frames,
     load_clip,
     probe,
     read_frames,
+    rotate_frame,
+    set_decode_threads,
     uniform_indices,
 )
 
@@ -351,3 +354,119 @@ def test_unexpected_failures_become_videoerror(basic_mp4: Path, monkeypatch) -> 
         read_frames(basic_mp4, [0])
     with pytest.raises(VideoError, match=r"basic.mp4.*crop_offset|basic.mp4.*offset"):
         load_clip(basic_mp4, crop_offset=(2.0, 0.0))
+
+
+# --------------------------------------------------------------------------- iter_clip
+
+
+_STRATEGIES = [
+    {"strategy": "uniform", "num_frames": 7},
+    {"strategy": "step", "step": 4},
+    {"strategy": "large_step", "num_frames": 5},
+    {"strategy": "cosine", "threshold": 0.99},
+    {"strategy": "all", "max_frames": 40},
+]
+
+
+@pytest.mark.parametrize("kwargs", _STRATEGIES)
+def test_iter_clip_is_ordered_and_equals_load_clip(basic_mp4: Path, kwargs) -> None:
+    out = list(iter_clip(basic_mp4, size=16, **kwargs))
+    clip = load_clip(basic_mp4, size=16, **kwargs)
+    idx = [i for i, _, _ in out]
+    assert idx == sorted(set(idx)) == clip.indices.tolist()
+    assert np.array_equal(np.stack([f for _, _, f in out]), clip.frames)
+    assert [t for _, t, _ in out] == clip.times.tolist()
+
+
+def test_iter_clip_checks_arguments_before_decoding(basic_mp4: Path) -> None:
+    with pytest.raises(VideoError, match="strategy"):
+        iter_clip(basic_mp4, strategy="random")  # no next() needed
+    stream = iter_clip(basic_mp4, start=30.0, strategy="all")
+    with pytest.raises(VideoError, match="no decodable frames"):
+        next(stream)
+
+
+def test_stream_stays_ordered_when_sparse_reading_falls_back(basic_mp4: Path, monkeypatch) -> None:
+    import actionlab.video.decode as dec
+
+    original = dec._sparse
+
+    def gives_up(*args, **kwargs):  # seeking turns out unreliable after two GOPs' worth
+        for n, item in enumerate(original(*args, **kwargs)):
+            if n == 3:
+                raise dec._Fallback
+            yield item
+
+    monkeypatch.setattr(dec, "_sparse", gives_up)
+    out = list(iter_clip(basic_mp4, strategy="step", step=7, size=16))
+    assert [i for i, _, _ in out] == list(range(0, 60, 7))
+    assert _numbers(f for _, _, f in iter_frames(basic_mp4)) == list(range(60))
+
+
+def test_out_of_order_frames_are_an_error_not_a_silent_reorder(basic_mp4: Path, monkeypatch) -> None:
+    import actionlab.video.decode as dec
+
+    def shuffled(*args, **kwargs):
+        yield 5, 0.2, np.zeros((16, 16, 3), np.uint8)
+        yield 3, 0.1, np.zeros((16, 16, 3), np.uint8)
+
+    monkeypatch.setattr(dec, "_iter_selected", shuffled)
+    with pytest.raises(VideoError, match="frame 3 came after frame 5"):
+        load_clip(basic_mp4, strategy="step", size=16)
+
+
+def _plain_rgb(path: Path) -> list[np.ndarray]:
+    """Upright RGB frames decoded with plain PyAV (the pre-FFmpeg-crop reference path)."""
+    import av
+
+    with av.open(str(path)) as c:
+        return [rotate_frame(f.to_ndarray(format="rgb24"), f.rotation) for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "hw", "rotation", "case"),
+    [
+        ("hd.mp4", (360, 640), None, (128, (0.0, 0.0))),
+        ("hd_off.mp4", (360, 640), None, (112, (0.37, 0.0))),  # padded rgb rows
+        ("hd_rot.mp4", (360, 640), -90, (96, (0.0, -0.6))),
+        ("hd_rot90.mp4", (362, 642), 90, (64, (0.0, 0.41))),  # crop x not a multiple of 4
+        ("up.mp4", (48, 64), None, (96, (0.5, 0.0))),  # enlarging: bilinear
+    ],
+)
+def test_ffmpeg_crop_resize_matches_crop_resize(make_video, name, hw, rotation, case) -> None:
+    size, offset = case
+    frames = make_frames(6, *hw, seed=3)  # sharp texture and 8x8 blocks: a hard case
+    path = make_video(name, frames, rotation=rotation)
+    clip = load_clip(path, strategy="all", size=size, crop_offset=offset)
+    want = np.stack([crop_resize(f, size, offset) for f in _plain_rgb(path)])
+    assert clip.frames.shape == want.shape == (6, size, size, 3)
+    diff = np.abs(clip.frames.astype(np.int16) - want)
+    # same crop and RGB pixels; swscale's area filter vs OpenCV's INTER_AREA differ by a few
+    # levels on sharp edges at non-integer ratios (<= 1 on smooth camera content)
+    assert diff.max() <= 8 and diff.mean() < 0.6, (diff.max(), diff.mean())
+
+
+def test_set_decode_threads_caps_the_decoder(basic_mp4: Path, monkeypatch) -> None:
+    import actionlab.video.decode as dec
+
+    seen: list[int] = []
+    original = dec._use_threads
+
+    def spy(stream) -> None:
+        original(stream)
+        seen.append(stream.codec_context.thread_count)
+
+    monkeypatch.setattr(dec, "_use_threads", spy)
+    default = load_clip(basic_mp4, strategy="all", size=16)
+    try:
+        set_decode_threads(1)
+        assert dec.get_decode_threads() == 1
+        capped = load_clip(basic_mp4, strategy="all", size=16)
+        assert seen[-1] == 1
+    finally:
+        set_decode_threads(None)
+    assert dec.get_decode_threads() is None
+    assert np.array_equal(capped.frames, default.frames)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="n:"):
+            set_decode_threads(bad)
