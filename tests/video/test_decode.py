@@ -123,10 +123,16 @@ def test_read_frames_equals_sequential_decode(make_video, frames60, name: str, k
 
 
 def _assert_close(got: np.ndarray, want: np.ndarray) -> None:
-    """load_clip crops and resizes inside FFmpeg: within 2 levels of crop_resize on full RGB."""
+    """load_clip crops + resizes in YUV inside FFmpeg; crop_resize on full RGB was the old path.
+
+    swscale's scaled YUV->RGB path comes out about 1 level brighter on average; these test
+    frames (sharp texture, 8x8 black/white blocks) differ by up to ~15 at coloured edges,
+    camera-like content by a few levels at most (see benchmarks/decode.py --clipfile).
+    """
     assert got.shape == want.shape and got.dtype == np.uint8
-    diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
-    assert diff.max() <= 2 and diff.mean() < 0.5, (diff.max(), diff.mean())
+    diff = got.astype(np.int16) - want.astype(np.int16)
+    assert np.abs(diff).mean() < 2.5 and np.abs(diff).max() <= 16, (diff.max(), diff.mean())
+    assert np.abs(diff.reshape(-1, 3).mean(axis=0)).max() < 1.5  # no colour shift
 
 
 def test_load_clip_uniform(basic_mp4: Path, reference: np.ndarray) -> None:
@@ -440,10 +446,7 @@ def test_ffmpeg_crop_resize_matches_crop_resize(make_video, name, hw, rotation, 
     clip = load_clip(path, strategy="all", size=size, crop_offset=offset)
     want = np.stack([crop_resize(f, size, offset) for f in _plain_rgb(path)])
     assert clip.frames.shape == want.shape == (6, size, size, 3)
-    diff = np.abs(clip.frames.astype(np.int16) - want)
-    # same crop and RGB pixels; swscale's area filter vs OpenCV's INTER_AREA differ by a few
-    # levels on sharp edges at non-integer ratios (<= 1 on smooth camera content)
-    assert diff.max() <= 8 and diff.mean() < 0.6, (diff.max(), diff.mean())
+    _assert_close(clip.frames, want)
 
 
 def test_set_decode_threads_caps_the_decoder(basic_mp4: Path, monkeypatch) -> None:
