@@ -15,15 +15,24 @@ into docs/benchmarks.md under "## Video decoding" (other sections are kept).
 
     python benchmarks/decode.py [--repeat 3] [--workdir DIR] [--no-doc]
 
+``--clipfile`` measures preprocessing into a chunked clip file instead (no doc update):
+``write_clip`` (decode + crop + resize + HDF5 write, ``strategy=step, step=1``) against a pure
+PyAV decode (``for f in container.decode(video=0): f.to_ndarray(format="rgb24")``) of the same
+1080p file, each in its own subprocess so that peak RSS (``ru_maxrss``) is the case's own:
+
+    python benchmarks/decode.py --clipfile [--frames 600] [--video FILE.mp4] [--repeat 3]
+
 ffmpeg: ``apt-get install -y ffmpeg`` (the script says so and skips that column if missing).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -57,8 +66,8 @@ def texture(h: int, w: int, seed: int = 0) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def make_clip(path: Path, w: int, h: int, keyint: int | None) -> Path:
-    """Encode N_FRAMES of a textured scene filmed 'handheld' (slow pan, zoom and roll) with a
+def make_clip(path: Path, w: int, h: int, keyint: int | None, frames: int = N_FRAMES) -> Path:
+    """Encode ``frames`` (default N_FRAMES) of a textured scene filmed 'handheld' (slow pan, zoom and roll) with a
     moving disc, as H.264 (PyAV libx264 veryfast, crf 23)."""
     if path.exists():
         return path
@@ -72,7 +81,7 @@ def make_clip(path: Path, w: int, h: int, keyint: int | None) -> Path:
         if keyint:
             opts["g"] = str(keyint)
         s.options = opts
-        for i in range(N_FRAMES):
+        for i in range(frames):
             angle, zoom = 8 * np.sin(i / 60), 1.0 + 0.15 * np.sin(i / 45)
             m = cv2.getRotationMatrix2D((sw / 2 + 0.15 * w * np.sin(i / 30), sh / 2), angle, zoom)
             m[:, 2] -= ((sw - w) / 2, (sh - h) / 2)
@@ -141,12 +150,89 @@ def ffmpeg_version() -> str:
     return first.split(" Copyright")[0].replace("ffmpeg version ", "")
 
 
+CLIPFILE_CASES = {
+    "pyav": "pure PyAV decode + to_ndarray(rgb24), default threads",
+    "pyav_auto": "pure PyAV decode + to_ndarray(rgb24), thread_type AUTO",
+    "write_clip": "write_clip (lzf) step=1 size=128",
+    "write_clip_gzip": "write_clip (gzip 1) step=1 size=128",
+    "load_clip": "load_clip step=1 size=128 (in memory)",
+}
+
+
+def child(case: str, video: Path, out: Path) -> None:
+    """Run one case in this (fresh) process; print frames, seconds, peak RSS as JSON."""
+    t = time.perf_counter()
+    extra: dict[str, float] = {}
+    if case.startswith("pyav"):
+        n = 0
+        with av.open(str(video)) as c:
+            if case == "pyav_auto":
+                c.streams.video[0].thread_type = "AUTO"
+            for f in c.decode(video=0):
+                f.to_ndarray(format="rgb24")
+                n += 1
+    elif case.startswith("write_clip"):
+        from actionlab.video.clipfile import write_clip
+
+        comp = "gzip" if case.endswith("gzip") else "lzf"
+        n = write_clip(out, video, strategy="step", step=1, size=128, compression=comp).frames
+        extra["file_mb"] = out.stat().st_size / 1e6
+    else:
+        from actionlab.video import load_clip
+
+        n = len(load_clip(video, strategy="step", step=1, size=128).indices)
+    seconds = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps({"frames": n, "seconds": seconds, "rss_mb": rss, **extra}))
+
+
+def clipfile_bench(video: Path, work: Path, repeat: int, cases: list[str]) -> None:
+    """Interleave ``repeat`` subprocess runs of each case; print a markdown table of the best."""
+    best: dict[str, dict[str, float]] = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for _ in range(repeat):
+        for case in cases:
+            out = work / f"{case}.h5"
+            cmd = [sys.executable, __file__, "--child", case, str(video), str(out)]
+            r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
+            out.unlink(missing_ok=True)
+            if case not in best or r["seconds"] < best[case]["seconds"]:
+                best[case] = {**r, "rss_mb": max(r["rss_mb"], best.get(case, {}).get("rss_mb", 0))}
+    base = best.get("pyav", next(iter(best.values())))
+    print(f"video: {video} ({video.stat().st_size / 1e6:.0f} MB), best of {repeat}")
+    print("| case | frames | fps | x pure PyAV | peak RSS (MB) | clip file (MB) |")
+    print("|---|---|---|---|---|---|")
+    for case, r in best.items():
+        fps = r["frames"] / r["seconds"]
+        ratio = fps / (base["frames"] / base["seconds"])
+        size = f"{r['file_mb']:.1f}" if "file_mb" in r else ""
+        print(f"| {CLIPFILE_CASES[case]} | {r['frames']} | {fps:.0f} | {ratio:.2f} | {r['rss_mb']:.0f} | {size} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
     ap.add_argument("--workdir", type=Path, default=None, help="keep generated clips here (default: temp dir)")
     ap.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    ap.add_argument("--clipfile", action="store_true", help="write_clip vs pure PyAV at 1080p, fps + RSS")
+    ap.add_argument("--frames", type=int, default=600, help="--clipfile: frames of the generated video")
+    ap.add_argument("--video", type=Path, default=None, help="--clipfile: use this video instead")
+    ap.add_argument(
+        "--cases", default="pyav,pyav_auto,write_clip,write_clip_gzip,load_clip",
+        help=f"--clipfile: comma-separated subset of {', '.join(CLIPFILE_CASES)}",
+    )
+    ap.add_argument("--child", nargs=3, metavar=("CASE", "VIDEO", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return
+    if args.clipfile:
+        with tempfile.TemporaryDirectory(prefix="actionlab-bench-") as tmp:
+            work = args.workdir or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            video = args.video or make_clip(work / f"hd_{args.frames}.mp4", 1920, 1080, 30, args.frames)
+            clipfile_bench(video, Path(tmp), args.repeat, args.cases.split(","))
+        return
 
     if shutil.which("ffmpeg") is None:
         print("WARNING: ffmpeg is not installed, the ffmpeg column is skipped. "

@@ -10,6 +10,9 @@ Conventions shared by every function here:
 * frames are RGB uint8 (H, W, 3), already rotated upright per the display-matrix metadata;
 * damaged data never ends a clip early: a packet that fails to decode is skipped, and a message
   naming the file and the time is appended to ``warnings`` (and logged).
+
+Threads: FFmpeg decodes with frame + slice threads, one per core by default. A process that runs
+several workers caps them with :func:`set_decode_threads` (it also caps swscale's threads).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import pairwise
 from numbers import Real
 from pathlib import Path
 
@@ -32,9 +37,22 @@ from av.video.reformatter import VideoReformatter
 from actionlab.video.errors import VideoError, as_video_error
 from actionlab.video.probe import MAX_READ_ERRORS, demux_packets, open_video
 from actionlab.video.sampling import STRATEGIES, CosineSelector, sample_indices
-from actionlab.video.transforms import crop_resize, normalize_rotation, rotate_frame
+from actionlab.video.transforms import (
+    crop_resize,
+    normalize_rotation,
+    rotate_frame,
+    square_crop_box,
+)
 
-__all__ = ["Clip", "iter_frames", "load_clip", "read_frames"]
+__all__ = [
+    "Clip",
+    "get_decode_threads",
+    "iter_clip",
+    "iter_frames",
+    "load_clip",
+    "read_frames",
+    "set_decode_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +67,34 @@ _LOCAL = threading.local()  # per-thread swscale converter (VideoReformatter is 
 
 _Stream = av.video.stream.VideoStream
 _Container = av.container.InputContainer
+
+_THREADS: dict[str, int | None] = {"ffmpeg": None}  # None: FFmpeg's default (one per core)
+
+
+def set_decode_threads(n: int | None) -> None:
+    """Cap FFmpeg's threads for every video opened after this call, in this process.
+
+    ``n`` sets the decoder's ``codec_context.thread_count`` (frame + slice threads) and the
+    threads swscale / the crop-and-resize filter graph may use; ``None`` restores FFmpeg's
+    default (one thread per core). The engine calls it in each worker process with its
+    threads-per-worker so that workers x threads stays within the cores. Not per call: a
+    process-wide setting, read when a video is opened.
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n: expected an int >= 1 or None, got {n!r}.")
+    _THREADS["ffmpeg"] = n
+
+
+def get_decode_threads() -> int | None:
+    """The cap set by :func:`set_decode_threads` (``None``: FFmpeg's default)."""
+    return _THREADS["ffmpeg"]
+
+
+def _use_threads(stream: _Stream) -> None:
+    """Frame + slice threads for ``stream``'s decoder (before its first packet), capped."""
+    stream.thread_type = "AUTO"
+    if _THREADS["ffmpeg"] is not None:
+        stream.codec_context.thread_count = _THREADS["ffmpeg"]
 
 
 class _Warner:
@@ -230,7 +276,7 @@ def _sequential(
     """
     for attempt in range(2):
         with open_video(path) as (container, stream):
-            stream.thread_type = "AUTO"
+            _use_threads(stream)
             clock = _Clock(stream)
             seeked = False
             if attempt == 0 and t0 > 0 and _seekable(container, stream):
@@ -285,10 +331,95 @@ class _Rgb:
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
         if self.rotation is None:
             self.rotation = normalize_rotation(frame.rotation)
-        rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+        rgb = self.reformatter.reformat(
+            frame, format="rgb24", threads=_THREADS["ffmpeg"] or 0
+        ).to_ndarray()
         if self.rotation:
             return rotate_frame(rgb, self.rotation)
         return np.ascontiguousarray(rgb)  # a view with row padding for some widths: copy those
+
+
+def _stored_box(k: int, h: int, w: int, box: tuple[int, int, int]) -> tuple[int, int]:
+    """Top-left (x, y), in the STORED picture (h x w), of the upright square (x0, y0, s).
+
+    ``k`` quarter turns counter-clockwise (``np.rot90(stored, k)``) make the picture upright.
+    """
+    x0, y0, s = box
+    if k == 1:
+        return w - y0 - s, x0
+    if k == 2:
+        return w - x0 - s, h - y0 - s
+    if k == 3:
+        return y0, h - x0 - s
+    return x0, y0
+
+
+class _Shrink:
+    """Decoded frame -> upright, square-cropped (size, size, 3) RGB uint8, inside FFmpeg.
+
+    One filter graph per frame geometry: crop the decoded YUV picture (a pointer shift), then
+    one swscale pass resizes and converts to rgb24 (``area`` when shrinking, like OpenCV's
+    INTER_AREA, ``bilinear`` when enlarging; full chroma interpolation and accurate rounding).
+    Against ``crop_resize(full_frame_rgb, size, offset)`` (the former path) pixels differ by
+    about 1 level on average (a few at sharp colour edges). Cost at 1080p: about a third of
+    the former path, which converted the whole frame to RGB and resized it with OpenCV
+    (about 5 ms per frame for INTER_AREA alone). Frames a filter graph cannot take use the
+    former path.
+    """
+
+    def __init__(self, size: int, offset: tuple[float, float]) -> None:
+        self.size = int(size)
+        self.offset = offset
+        self.rotation: int | None = None
+        self.key: tuple[object, ...] | None = None
+        self.graph: av.filter.Graph | None = None
+        self.fallback = _Rgb()
+
+    def _build(self, frame: av.VideoFrame, k: int) -> av.filter.Graph | None:
+        h, w = frame.height, frame.width
+        uh, uw = (w, h) if k % 2 else (h, w)
+        box = square_crop_box(uh, uw, self.offset)
+        side = box[2]
+        sx, sy = _stored_box(k, h, w, box)
+        flags = ("area" if side > self.size else "bilinear") + "+accurate_rnd+full_chroma_int"
+        tb = frame.time_base or Fraction(1, 1000)
+        try:
+            graph = av.filter.Graph()
+            graph.threads = _THREADS["ffmpeg"] or 0
+            nodes = [
+                graph.add(
+                    "buffer",
+                    f"video_size={w}x{h}:pix_fmt={frame.format.name}:"
+                    f"time_base={tb.numerator}/{tb.denominator}:pixel_aspect=1/1:"
+                    f"colorspace={int(frame.colorspace)}:range={int(frame.color_range)}",
+                ),
+                graph.add("crop", f"w={side}:h={side}:x={sx}:y={sy}:exact=1"),
+                graph.add("scale", f"w={self.size}:h={self.size}:flags={flags}"),
+                graph.add("format", "rgb24"),
+                graph.add("buffersink"),
+            ]
+            for a, b in pairwise(nodes):
+                a.link_to(b)
+            graph.configure()
+        except (av.FFmpegError, ValueError, TypeError) as err:
+            log.debug("no filter graph for %s frames (%s); converting in Python", frame.format, err)
+            return None
+        return graph
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        if self.rotation is None:
+            self.rotation = normalize_rotation(frame.rotation)
+        k = self.rotation // 90
+        key = (frame.width, frame.height, frame.format.name, frame.colorspace, frame.color_range)
+        if key != self.key:
+            self.key, self.graph = key, self._build(frame, k)
+        if self.graph is None:
+            return crop_resize(self.fallback(frame), self.size, self.offset)
+        self.graph.vpush(frame)
+        small = self.graph.vpull().to_ndarray()
+        if k:
+            small = np.rot90(small, k=k)
+        return np.ascontiguousarray(small)  # rows may be padded (e.g. size 112)
 
 
 def iter_frames(
@@ -432,13 +563,17 @@ def _iter_selected(
     t1: float,
     warn: _Warner,
     choose: Callable[[int], np.ndarray],
+    *,
+    convert: Callable[[av.VideoFrame], np.ndarray] | None = None,
 ) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Yield (index, t, rgb) for the indices ``choose(total_in_range)`` picks (sorted, unique).
+    """Yield (index, t, convert(frame)) for the indices ``choose(total_in_range)`` picks.
 
-    The count comes from a demux-only scan; decoding is a single forward pass that stops after
-    the last wanted frame.
+    Indices come out sorted and unique (in increasing order: each GOP group is decoded forward
+    in turn and a fallback only continues past what was yielded). ``convert`` defaults to
+    upright full-size RGB. The count comes from a demux-only scan; decoding is a single
+    forward pass that stops after the last wanted frame.
     """
-    to_rgb = _Rgb()
+    to_rgb = convert if convert is not None else _Rgb()
     done: set[int] = set()
     with open_video(path) as (container, stream):
         clock = _Clock(stream)
@@ -456,7 +591,7 @@ def _iter_selected(
         if table.reliable and _seekable(container, stream):
             wanted = [(int(in_range[i]), int(i)) for i in chosen]
             # the scan read no picture, so the decoder is not open yet: threads can still be set
-            stream.thread_type = "AUTO"
+            _use_threads(stream)
             try:
                 for i, t, frame in _sparse(
                     container, stream, clock, table, wanted, warn=warn, at_start=False
@@ -570,6 +705,125 @@ class Clip:
     warnings: list[str] = field(default_factory=list)
 
 
+def iter_clip(
+    path: str | Path,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    duration: float | None = None,
+    strategy: str = "step",
+    size: int = 128,
+    crop_offset: tuple[float, float] = (0.0, 0.0),
+    num_frames: int = 8,
+    step: int = 2,
+    max_frames: int | None = None,
+    threshold: float = 0.9,
+    warnings: list[str] | None = None,
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Stream ``(index, t_seconds, frame)`` for the frames ``load_clip`` keeps, in index order.
+
+    Same arguments and frames as :func:`load_clip` (``frame`` is (size, size, 3) uint8, upright,
+    square-cropped and resized); memory holds one decoded frame, whatever the clip's length.
+    Arguments are checked when this is called; decoding starts with the first ``next()``.
+    Damaged-data messages go to ``warnings``. Zero frames kept -> VideoError (when exhausted).
+    """
+    with as_video_error(path):
+        if strategy not in STRATEGIES:
+            raise VideoError(
+                f"{path}: strategy={strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}."
+            )
+        try:
+            crop_resize(np.zeros((2, 2, 3), np.uint8), size, crop_offset)
+            if strategy == "cosine":
+                CosineSelector(threshold)
+            if max_frames is not None:
+                sample_indices("all", 1, max_frames=max_frames)
+        except ValueError as err:
+            raise VideoError(f"{path}: {err}") from err
+        t0, t1 = _resolve_range(path, start, end, duration)
+    params = {"num_frames": num_frames, "step": step, "max_frames": max_frames}
+    return _stream_clip(
+        path,
+        (t0, t1),
+        strategy=strategy,
+        params=params,
+        shrink=_Shrink(size, crop_offset),
+        threshold=threshold,
+        warnings=warnings,
+    )
+
+
+def _stream_clip(
+    path: str | Path,
+    span: tuple[float, float],
+    *,
+    strategy: str,
+    params: dict[str, int | None],
+    shrink: _Shrink,
+    threshold: float,
+    warnings: list[str] | None,
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """The generator behind :func:`iter_clip` (arguments already checked)."""
+    t0, t1 = span
+    warn = _Warner(path, warnings)
+    last = -1
+    with as_video_error(path):
+        if strategy in ("uniform", "step", "large_step"):
+
+            def choose(total: int) -> np.ndarray:
+                if total == 0:
+                    raise VideoError(
+                        f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end/duration "
+                        "against the video length (see probe())."
+                    )
+                try:
+                    return sample_indices(strategy, total, **params)
+                except ValueError as err:
+                    raise VideoError(f"{path}: {err}") from err
+
+            selected = _iter_selected(path, t0, t1, warn, choose, convert=shrink)
+        else:
+            selected = _iter_content(
+                path, span, warn, shrink=shrink, strategy=strategy, threshold=threshold, params=params
+            )
+        for i, t, small in selected:
+            if i <= last:  # _iter_selected guarantees order; a stream file cannot be re-sorted
+                raise VideoError(
+                    f"{path}: internal error: frame {i} came after frame {last}; report the file."
+                )
+            last = i
+            yield i, t, small
+        if last < 0:
+            raise VideoError(
+                f"{path}: no decodable frames in {_describe_range(t0, t1)}; check start/end/duration "
+                "against the video length (see probe()), or re-export the video if it is damaged."
+            )
+
+
+def _iter_content(
+    path: str | Path,
+    span: tuple[float, float],
+    warn: _Warner,
+    *,
+    shrink: _Shrink,
+    strategy: str,
+    threshold: float,
+    params: dict[str, int | None],
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """``all`` and ``cosine``: one sequential pass, every frame shrunk, kept or not."""
+    selector = CosineSelector(threshold) if strategy == "cosine" else None
+    max_frames = params["max_frames"]
+    kept = 0
+    for i, (t, frame) in enumerate(_sequential(path, *span, warn=warn)):
+        small = shrink(frame)
+        if selector is not None and not selector.offer(small):
+            continue
+        yield i, t, small
+        kept += 1
+        if max_frames is not None and kept >= max_frames:
+            return
+
+
 def load_clip(
     path: str | Path,
     *,
@@ -592,69 +846,44 @@ def load_clip(
     ``"cosine"`` (keep a frame when its cosine similarity to the last kept one, computed on the
     resized frames, is below ``threshold``; at most ``max_frames``). Index strategies count the
     frames in the range by demuxing (no decode) and then decode once, skipping what they don't
-    need. Frames are cropped/resized while streaming: memory holds only kept frames at ``size``.
-    Warnings about damaged data are in ``Clip.warnings``. Zero frames in range -> VideoError.
+    need. Frames are cropped/resized inside FFmpeg while streaming (see :func:`iter_clip`):
+    memory holds the kept frames at ``size`` (in blocks, copied once into the result). For
+    clips too long for memory use ``actionlab.video.clipfile.write_clip``. Warnings about
+    damaged data are in ``Clip.warnings``. Zero frames in range -> VideoError.
     """
-    with as_video_error(path):
-        if strategy not in STRATEGIES:
-            raise VideoError(
-                f"{path}: strategy={strategy!r} is unknown; choose one of {', '.join(STRATEGIES)}."
-            )
-        try:
-            crop_resize(np.zeros((2, 2, 3), np.uint8), size, crop_offset)
-            if strategy == "cosine":
-                CosineSelector(threshold)
-            if max_frames is not None:
-                sample_indices("all", 1, max_frames=max_frames)
-        except ValueError as err:
-            raise VideoError(f"{path}: {err}") from err
-        t0, t1 = _resolve_range(path, start, end, duration)
-        warnings: list[str] = []
-        warn = _Warner(path, warnings)
-        kept: list[np.ndarray] = []
-        indices: list[int] = []
-        times: list[float] = []
+    warnings: list[str] = []
+    stream = iter_clip(
+        path,
+        start=start,
+        end=end,
+        duration=duration,
+        strategy=strategy,
+        size=size,
+        crop_offset=crop_offset,
+        num_frames=num_frames,
+        step=step,
+        max_frames=max_frames,
+        threshold=threshold,
+        warnings=warnings,
+    )
+    blocks: list[np.ndarray] = []
+    indices: list[int] = []
+    times: list[float] = []
+    block = np.empty((0, size, size, 3), np.uint8)
+    for i, t, small in stream:
+        if len(indices) % _BLOCK == 0:
+            block = np.empty((_BLOCK, size, size, 3), np.uint8)
+            blocks.append(block)
+        block[len(indices) % _BLOCK] = small
+        indices.append(i)
+        times.append(t)
+    frames = np.concatenate(blocks)[: len(indices)] if len(blocks) > 1 else blocks[0][: len(indices)]
+    return Clip(
+        frames=frames,
+        indices=np.asarray(indices, dtype=np.int64),
+        times=np.asarray(times, dtype=np.float64),
+        warnings=warnings,
+    )
 
-        if strategy in ("uniform", "step", "large_step"):
 
-            def choose(total: int) -> np.ndarray:
-                if total == 0:
-                    raise VideoError(
-                        f"{path}: {_describe_range(t0, t1)} contains no frames; check start/end/duration "
-                        "against the video length (see probe())."
-                    )
-                try:
-                    return sample_indices(
-                        strategy, total, num_frames=num_frames, step=step, max_frames=max_frames
-                    )
-                except ValueError as err:
-                    raise VideoError(f"{path}: {err}") from err
-
-            for i, t, rgb in _iter_selected(path, t0, t1, warn, choose):
-                indices.append(i)
-                times.append(t)
-                kept.append(crop_resize(rgb, size, crop_offset))
-        else:
-            selector = CosineSelector(threshold) if strategy == "cosine" else None
-            to_rgb = _Rgb()
-            for i, (t, frame) in enumerate(_sequential(path, t0, t1, warn=warn)):
-                small = crop_resize(to_rgb(frame), size, crop_offset)
-                if selector is not None and not selector.offer(small):
-                    continue
-                indices.append(i)
-                times.append(t)
-                kept.append(small)
-                if max_frames is not None and len(kept) >= max_frames:
-                    break
-        if not kept:
-            raise VideoError(
-                f"{path}: no decodable frames in {_describe_range(t0, t1)}; check start/end/duration "
-                "against the video length (see probe()), or re-export the video if it is damaged."
-            )
-        order = np.argsort(np.asarray(indices), kind="stable")
-        return Clip(
-            frames=np.stack([kept[k] for k in order]).astype(np.uint8, copy=False),
-            indices=np.asarray(indices, dtype=np.int64)[order],
-            times=np.asarray(times, dtype=np.float64)[order],
-            warnings=warnings,
-        )
+_BLOCK = 64  # load_clip collects frames in blocks of this many (no per-frame arrays kept)

@@ -15,6 +15,7 @@ __all__ = [
     "normalize_rotation",
     "resize",
     "rotate_frame",
+    "square_crop_box",
     "to_rgb",
 ]
 
@@ -57,8 +58,10 @@ def rotate_frame(frame: np.ndarray, rotation: float) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(frame, k=k))
 
 
-def center_crop_square(frame: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """Crop the largest square from ``frame``; returns a view (no copy) of the RGB frame.
+def square_crop_box(
+    height: int, width: int, offset: tuple[float, float] = (0.0, 0.0)
+) -> tuple[int, int, int]:
+    """``(x0, y0, side)`` of the largest square in a ``height`` x ``width`` frame.
 
     ``offset`` = (x, y), each in [-1, 1], shifts the square within the free margin:
     0 is centred, -1 touches the left/top edge, +1 the right/bottom edge.
@@ -66,13 +69,20 @@ def center_crop_square(frame: np.ndarray, offset: tuple[float, float] = (0.0, 0.
     ox, oy = (float(v) for v in offset)
     if not (-1.0 <= ox <= 1.0 and -1.0 <= oy <= 1.0):
         raise ValueError(f"offset: each of (x, y) must be in [-1, 1], got {offset}.")
+    s = min(height, width)
+    x0 = int(round((width - s) / 2.0 * (1.0 + ox)))
+    y0 = int(round((height - s) / 2.0 * (1.0 + oy)))
+    return min(max(x0, 0), width - s), min(max(y0, 0), height - s), s
+
+
+def center_crop_square(frame: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Crop the largest square from ``frame``; returns a view (no copy) of the RGB frame.
+
+    ``offset`` = (x, y), each in [-1, 1], shifts the square within the free margin:
+    0 is centred, -1 touches the left/top edge, +1 the right/bottom edge.
+    """
     frame = to_rgb(frame)
-    h, w = frame.shape[:2]
-    s = min(h, w)
-    x0 = int(round((w - s) / 2.0 * (1.0 + ox)))
-    y0 = int(round((h - s) / 2.0 * (1.0 + oy)))
-    x0 = min(max(x0, 0), w - s)
-    y0 = min(max(y0, 0), h - s)
+    x0, y0, s = square_crop_box(frame.shape[0], frame.shape[1], offset)
     return frame[y0 : y0 + s, x0 : x0 + s]
 
 
