@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from actionlab.models import load_frame_encoder
+from actionlab.video import read_clip
 
 from .conftest import FAST_PARAMS, run_pipelines
 
@@ -30,12 +31,12 @@ def test_ingestion_writes_the_builtin_videos_and_a_grouped_split(default_project
 
 def test_preprocessing_stores_one_clip_per_video(default_project: Path):
     index = pd.read_parquet(default_project / "data/03_primary/clip_index.parquet")
-    clips = sorted((default_project / "data/03_primary/clips").glob("*.npz"))
+    clips = sorted((default_project / "data/03_primary/clips").glob("*.h5"))
     assert len(clips) == len(index) == 24
-    with np.load(clips[0]) as clip:
-        assert clip["frames"].dtype == np.uint8
-        assert clip["frames"].shape == (12, 64, 64, 3)  # 24 frames, every 2nd kept
-        assert clip["indices"].tolist() == list(range(0, 24, 2))
+    clip = read_clip(clips[0])
+    assert clip["frames"].dtype == np.uint8
+    assert clip["frames"].shape == (12, 64, 64, 3)  # 24 frames, every 2nd kept
+    assert clip["indices"].tolist() == list(range(0, 24, 2))
 
 
 def test_ssl_encoder_is_saved_and_loads_with_weights_only(default_project: Path):
@@ -88,13 +89,12 @@ def test_mlflow_run_holds_parameters_metrics_and_artifacts(default_project: Path
 
 def test_preprocessing_is_incremental(default_project: Path):
     clips = default_project / "data/03_primary/clips"
-    before = {p.name: p.stat().st_mtime_ns for p in clips.glob("*.npz")}
+    before = {p.name: p.stat().st_mtime_ns for p in clips.glob("*.h5")}
     run_pipelines(default_project, ["preprocessing"], FAST_PARAMS)
-    after = {p.name: p.stat().st_mtime_ns for p in clips.glob("*.npz")}
+    after = {p.name: p.stat().st_mtime_ns for p in clips.glob("*.h5")}
     assert after == before  # same videos, same parameters: nothing decoded or written again
     changed = {**FAST_PARAMS, "preprocessing": {**FAST_PARAMS["preprocessing"], "size": 48}}
     run_pipelines(default_project, ["preprocessing"], changed)
-    assert len(list(clips.glob("*.npz"))) == 2 * len(before)
+    assert len(list(clips.glob("*.h5"))) == 2 * len(before)
     index = pd.read_parquet(default_project / "data/03_primary/clip_index.parquet")
-    with np.load(clips / f"{index['clip_key'][0]}.npz") as clip:
-        assert clip["frames"].shape[1:] == (48, 48, 3)
+    assert read_clip(clips / f"{index['clip_key'][0]}.h5")["frames"].shape[1:] == (48, 48, 3)

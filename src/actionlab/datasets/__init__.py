@@ -1,8 +1,7 @@
-"""Custom Kedro datasets, only where kedro-datasets has none: arrays, partitions saved incrementally, encoders."""
+"""Custom Kedro datasets, only where kedro-datasets has none: arrays, per-video item stores run by the engine, encoders."""
 
 from actionlab.datasets.frame_encoder_dataset import FrameEncoderDataset
-from actionlab.datasets.incremental_partitions import IncrementalPartitionedDataset
 from actionlab.datasets.item_store import ItemStoreDataset
 from actionlab.datasets.npz_dataset import NpzDataset
 
-__all__ = ["FrameEncoderDataset", "IncrementalPartitionedDataset", "ItemStoreDataset", "NpzDataset"]
+__all__ = ["FrameEncoderDataset", "ItemStoreDataset", "NpzDataset"]

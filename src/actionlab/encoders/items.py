@@ -17,6 +17,7 @@ import numpy as np
 from actionlab.encoders.base import Encoder
 from actionlab.encoders.registry import build_encoder
 from actionlab.keys import params_hash, weights_hash
+from actionlab.models.frame_encoder import frame_encoder_from_state
 
 EMBEDDING_VERSION = "2"  # bump when the features of an unchanged configuration change
 POOLING_KEYS = ("num_frames", "small_step", "pooling", "streams")
@@ -59,14 +60,15 @@ def embedding_key(clip_key: str, params: Mapping[str, Any], ssl_fingerprint: str
     return f"{clip_key}-{params_hash(feature_params(params, ssl_fingerprint))}"
 
 
-def _encoder(spec: Mapping[str, Any], ssl_encoder: Any) -> Encoder:
+def _encoder(spec: Mapping[str, Any], ssl_state: dict[str, Any] | None) -> Encoder:
+    """The encoder of ``spec``, built once per worker process (``spec`` holds the weights' hash,
+    so new weights build a new encoder)."""
     key = params_hash(spec, length=16)
     if key not in _ENCODERS:
         _ENCODERS.clear()  # one encoder per worker at a time
         params = {**spec["params"], "num_threads": None}  # the engine sets threads per worker
-        _ENCODERS[key] = build_encoder(
-            spec["params"]["encoder"], params, ssl_encoder=ssl_encoder, device=spec["device"]
-        )
+        ssl = frame_encoder_from_state(ssl_state) if ssl_state is not None else None
+        _ENCODERS[key] = build_encoder(spec["params"]["encoder"], params, ssl_encoder=ssl, device=spec["device"])
     return _ENCODERS[key]
 
 
@@ -77,7 +79,10 @@ def embed_item(
     spec: Mapping[str, Any],
     shared: Any = None,
 ) -> dict[str, Any]:
-    """Encode one stored clip: frame features to ``out`` (npz), the embedding in the record."""
+    """Encode one stored clip: frame features to ``out`` (npz), the embedding in the record.
+
+    ``spec``: the ``embedding`` parameters, the device and the weights' hash; ``shared``: the SSL
+    encoder's :func:`~actionlab.models.frame_encoder.frame_encoder_state` when it is used."""
     frames = read()
     encoder = _encoder(spec, shared)
     started = time.perf_counter()

@@ -353,10 +353,22 @@ def _norm_layer(norm: str) -> Any:
     raise ValueError(f"norm={norm!r}; expected one of {NORMS}.")
 
 
+def frame_encoder_state(encoder: FrameEncoder) -> dict[str, Any]:
+    """Config + state dict (CPU tensors): what rebuilds the encoder, picklable for workers."""
+    state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
+    return {"config": dict(encoder.config), "state_dict": state}
+
+
+def frame_encoder_from_state(blob: dict[str, Any]) -> FrameEncoder:
+    """The encoder described by :func:`frame_encoder_state`, in eval mode."""
+    encoder = FrameEncoder(**blob["config"])
+    encoder.load_state_dict(blob["state_dict"])
+    return encoder.eval()
+
+
 def save_frame_encoder(encoder: FrameEncoder, path: str | Path) -> None:
     """Save config + state dict (CPU tensors) so ``load_frame_encoder`` can rebuild it."""
-    state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
-    torch.save({"config": dict(encoder.config), "state_dict": state}, str(path))
+    torch.save(frame_encoder_state(encoder), str(path))
 
 
 def load_frame_encoder(path: str | Path, map_location: str | torch.device = "cpu") -> FrameEncoder:
@@ -366,7 +378,4 @@ def load_frame_encoder(path: str | Path, map_location: str | torch.device = "cpu
         raise FileNotFoundError(
             f"Frame encoder file {path} does not exist; run `kedro run --pipeline ssl_training` first."
         )
-    blob = torch.load(str(path), map_location=map_location, weights_only=True)
-    encoder = FrameEncoder(**blob["config"])
-    encoder.load_state_dict(blob["state_dict"])
-    return encoder.eval()
+    return frame_encoder_from_state(torch.load(str(path), map_location=map_location, weights_only=True))

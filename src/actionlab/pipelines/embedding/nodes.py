@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from actionlab.encoders import Encoder, build_encoder
-from actionlab.keys import params_hash, partition_key
+from actionlab.encoders import build_encoder
+from actionlab.encoders.items import embed_item, embedding_key
+from actionlab.engine import Batch, Item, PartitionStore
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
+from actionlab.models.frame_encoder import frame_encoder_state
+from actionlab.runtime import resolve_device
+from actionlab.video.items import stored_frames
 
 logger = logging.getLogger(__name__)
 TABLE_COLUMNS = ["video_id", "label", "split", "group", "clip_key", "feature_key"]
@@ -35,54 +38,56 @@ def _fingerprint(module: torch.nn.Module | None) -> str:
     return digest.hexdigest()
 
 
-def _embed_one(encoder: Encoder, load: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    frames = load()["frames"]
-    started = time.perf_counter()
-    features, embedding = encoder.encode(frames)
-    return {
-        "frame_features": features.astype(np.float32),
-        "embedding": embedding.astype(np.float32),
-        "seconds": np.array(time.perf_counter() - started),
-        "frames": np.array(len(frames)),
-    }
-
-
 def plan_embeddings(
-    clips: dict[str, Callable], clip_index: pd.DataFrame, ssl_encoder: FrameEncoder | None, params: dict[str, Any]
-) -> tuple[dict[str, Callable], pd.DataFrame]:
-    """Lazy per-clip encodings keyed by ``<video_id>-<hash of parameters and encoder weights>``."""
+    clip_index: pd.DataFrame,
+    clips: PartitionStore,
+    ssl_encoder: FrameEncoder | None,
+    params: dict[str, Any],
+    runtime: dict[str, Any],
+) -> tuple[Batch, pd.DataFrame]:
+    """One encode item per preprocessed clip, keyed by ``<clip key>-<hash of what changes the
+    features>``; the encoder is built here once first, so a bad setting fails before any work."""
     name = params["encoder"]
     if name == "ssl" and ssl_encoder is None:
         raise ValueError(
             "embedding.encoder=ssl needs the trained SSL encoder (data/06_models/ssl_encoder.pt), which "
-            "does not exist yet: run `kedro run --pipeline ssl_training` first, or pick "
+            "does not exist yet: run `kedro run --pipelines ssl_training` first, or pick "
             "embedding.encoder=motion."
         )
-    encoder = build_encoder(name, params, ssl_encoder=ssl_encoder if name == "ssl" else None, device=params["device"])
-    fhash = params_hash(params, _fingerprint(ssl_encoder) if name == "ssl" else "")
+    ssl = ssl_encoder if name == "ssl" else None
+    build_encoder(name, params, ssl_encoder=ssl, device="cpu")  # fails early on bad weights
+    fingerprint = _fingerprint(ssl)
     rows = clip_index[clip_index["status"] == ACCEPTED].copy()
-    rows["feature_key"] = [partition_key(v, params_hash(k, fhash)) for v, k in zip(rows["video_id"], rows["clip_key"], strict=True)]
-    jobs = {
-        row.feature_key: (lambda load=clips[row.clip_key]: _embed_one(encoder, load))
-        for row in rows.itertuples(index=False)
-    }
-    logger.info("Embedding %d clips with encoder %r", len(jobs), name)
-    return jobs, rows[TABLE_COLUMNS].reset_index(drop=True)
+    rows["feature_key"] = [embedding_key(k, params, fingerprint) for k in rows["clip_key"]]
+    device = resolve_device(params["device"])
+    spec = {"params": dict(params), "device": str(device), "weights": fingerprint}
+    items = [Item(row.feature_key, {"read": partial(stored_frames, clips, row.clip_key), "spec": spec}) for row in rows.itertuples(index=False)]
+    if device.type == "cuda":  # one GPU: the driver feeds it; worker processes would contend for it
+        runtime = {**runtime, "executor": "sequential"}
+    logger.info("Embedding %d clips with encoder %r on %s", len(items), name, device)
+    return Batch("embed clips", embed_item, items, runtime, shared=frame_encoder_state(ssl) if ssl else None), rows[TABLE_COLUMNS].reset_index(drop=True)
 
 
 def collect_embeddings(
-    embedding_plan: pd.DataFrame, frame_features: dict[str, Callable]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The clip embedding table (one row per clip, ``embedding`` as a float vector) and throughput."""
-    vectors, frames, seconds = [], 0, 0.0
-    for key in embedding_plan["feature_key"]:
-        data = frame_features[key]()
-        vectors.append(data["embedding"])
-        frames += int(data["frames"])
-        seconds += float(data["seconds"])
-    table = embedding_plan.assign(embedding=vectors)
+    embedding_plan: pd.DataFrame, frame_features: PartitionStore
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The clip embedding table (one row per embedded clip, ``embedding`` as a float vector) read
+    from the items' records, the clips that failed with their reason, and the throughput."""
+    records = frame_features.records(embedding_plan["feature_key"])
+    done = embedding_plan["feature_key"].isin(list(records))
+    failed = embedding_plan[~done].assign(
+        error=[frame_features.read_failure(k) or "not embedded" for k in embedding_plan.loc[~done, "feature_key"]]
+    )
+    if not done.any():
+        raise ValueError(f"No clip could be embedded; first reasons:\n{failed['error'].head(5).to_string()}")
+    table = embedding_plan[done].reset_index(drop=True)
+    kept = [records[k] for k in table["feature_key"]]
+    table = table.assign(embedding=[np.asarray(r["embedding"], np.float32) for r in kept])
+    frames = sum(int(r["frames"]) for r in kept)
+    seconds = sum(float(r["seconds"]) for r in kept)
     metrics = {
-        "embedding_dim": {"value": float(len(vectors[0])), "step": 0},
+        "embedding_dim": {"value": float(len(table["embedding"][0])), "step": 0},
         "embedding_frames_per_s": {"value": frames / max(seconds, 1e-9), "step": 0},
+        "clips_failed": {"value": float(len(failed)), "step": 0},
     }
-    return table, metrics
+    return table, failed.reset_index(drop=True), metrics

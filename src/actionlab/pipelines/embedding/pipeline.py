@@ -9,12 +9,13 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                plan_embeddings, ["clips", "clip_index", "ssl_encoder", "params:embedding"],
+                plan_embeddings,
+                ["clip_index", "clips", "ssl_encoder", "params:embedding", "params:runtime"],
                 ["frame_features", "embedding_plan"], name="plan_embeddings",
             ),  # fmt: skip
             Node(
                 collect_embeddings, ["embedding_plan", "frame_features"],
-                ["clip_embeddings", "embedding_metrics"], name="collect_embeddings",
+                ["clip_embeddings", "embedding_failures", "embedding_metrics"], name="collect_embeddings",
             ),  # fmt: skip
         ]
     )

@@ -1,26 +1,25 @@
-"""Preprocessing nodes: decode, crop, resize and sample every accepted video into a clip array."""
+"""Preprocessing nodes: decode, crop, resize and sample every accepted video into a clip file."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from actionlab.engine import Batch, Item, PartitionStore
 from actionlab.keys import params_hash, partition_key
 from actionlab.manifest import ACCEPTED, REJECTED
 from actionlab.plots.clips import clip_grid_figure
-from actionlab.video import VideoError, load_clip
+from actionlab.video.items import CLIP_VERSION, clip_item, load_stored_clip
+from actionlab.video.sampling import uniform_indices
 
 logger = logging.getLogger(__name__)
 CLIP_PARAMS = ("strategy", "size", "crop_offset", "num_frames", "step", "max_frames", "threshold")
 
 
 def _clip_params(params: dict[str, Any]) -> dict[str, Any]:
-    # unknown keys and bad values were refused before the run (actionlab.params)
     clip = {k: params[k] for k in CLIP_PARAMS if k in params}
     clip["crop_offset"] = tuple(clip.get("crop_offset", (0.0, 0.0)))
     return clip
@@ -30,48 +29,40 @@ def _time(value: Any) -> float | None:
     return None if value is None or pd.isna(value) or value == "" else float(value)
 
 
-def _decode_one(path: str, start: float | None, end: float | None, clip: dict[str, Any]) -> dict[str, np.ndarray]:
-    """One video -> clip arrays; a decode failure becomes an empty clip carrying its reason."""
-    size = int(clip.get("size", 128))
-    try:
-        result = load_clip(path, start=start, end=end, **clip)
-        return {
-            "frames": result.frames, "indices": result.indices, "times": result.times,
-            "error": np.array(""), "warnings": np.array("\n".join(result.warnings)),
-        }  # fmt: skip
-    except VideoError as err:
-        logger.warning("Preprocessing skipped %s: %s", path, err)
-        return {
-            "frames": np.zeros((0, size, size, 3), np.uint8), "indices": np.zeros(0, np.int64),
-            "times": np.zeros(0), "error": np.array(str(err)), "warnings": np.array(""),
-        }  # fmt: skip
-
-
-def plan_clips(manifest: pd.DataFrame, params: dict[str, Any]) -> tuple[dict[str, Callable], pd.DataFrame]:
-    """Lazy clip computations keyed by ``<video_id>-<params hash>`` (already stored ones are skipped
-    by the dataset), and the clip index that maps each accepted video to its partition."""
+def plan_clips(
+    manifest: pd.DataFrame, params: dict[str, Any], runtime: dict[str, Any]
+) -> tuple[Batch, pd.DataFrame]:
+    """One decode item per accepted video, keyed by ``<video_id>-<hash of the clip parameters>``
+    (items already stored are skipped by the engine), and the plan that maps videos to keys."""
     clip = _clip_params(params)
-    phash = params_hash(clip)
+    phash = params_hash(clip, CLIP_VERSION)
     accepted = manifest[manifest["status"] == ACCEPTED].copy()
     accepted["clip_key"] = [partition_key(v, phash) for v in accepted["video_id"]]
-    jobs = {
-        row.clip_key: partial(_decode_one, row.path, _time(row.time_start), _time(row.time_end), clip)
+    items = [
+        Item(row.clip_key, {"path": row.path, "start": _time(row.time_start), "end": _time(row.time_end), "clip": clip})
         for row in accepted.itertuples(index=False)
-    }
-    return jobs, accepted.reset_index(drop=True)
+    ]  # fmt: skip
+    return Batch("preprocess videos", clip_item, items, runtime), accepted.reset_index(drop=True)
 
 
-def index_clips(clip_plan: pd.DataFrame, clips: dict[str, Callable]) -> pd.DataFrame:
-    """Clip index (03_primary): the planned rows with the stored clip's frame count and status;
-    a video that failed to decode is marked rejected with its reason instead of stopping the run."""
+def index_clips(clip_plan: pd.DataFrame, clips: PartitionStore) -> pd.DataFrame:
+    """Clip index (03_primary) from the items' records, without opening a clip: frame count,
+    status, and the reason of a video that failed to decode (it is retried on the next run)."""
+    records = clips.records(clip_plan["clip_key"])
     frames, status, errors, warnings = [], [], [], []
-    for key in clip_plan["clip_key"]:
-        data = clips[key]()
-        error = str(data["error"])
-        frames.append(int(len(data["frames"])))
-        status.append(REJECTED if error else ACCEPTED)
-        errors.append(error)
-        warnings.append(str(data["warnings"]))
+    for row in clip_plan.itertuples(index=False):
+        record = records.get(row.clip_key)
+        earlier = [w for w in str(getattr(row, "warnings", "") or "").split("\n") if w]
+        if record is None:
+            frames.append(0)
+            status.append(REJECTED)
+            errors.append(clips.read_failure(row.clip_key) or "not preprocessed")
+            warnings.append("\n".join(earlier))
+            continue
+        frames.append(int(record["frames"]))
+        status.append(ACCEPTED)
+        errors.append("")
+        warnings.append("\n".join(earlier + list(record.get("warnings", []))))
     index = clip_plan.assign(clip_frames=frames, status=status, error=errors, warnings=warnings)
     if not (index["status"] == ACCEPTED).any():
         raise ValueError("No video could be preprocessed; see the errors in the preprocessing report.")
@@ -79,7 +70,7 @@ def index_clips(clip_plan: pd.DataFrame, clips: dict[str, Callable]) -> pd.DataF
 
 
 def report_preprocessing(
-    clip_index: pd.DataFrame, clips: dict[str, Callable], params: dict[str, Any]
+    clip_index: pd.DataFrame, clips: PartitionStore, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any], Any]:
     """Failures and decode warnings, counts for MLflow, and a grid of sampled frames per label."""
     problems = clip_index[(clip_index["status"] != ACCEPTED) | (clip_index["warnings"] != "")]
@@ -90,9 +81,16 @@ def report_preprocessing(
         "clips_failed": {"value": float(len(clip_index) - len(ok)), "step": 0},
         "mean_clip_frames": {"value": float(ok["clip_frames"].mean()), "step": 0},
     }
+    columns = int(params.get("preview_frames", 8))
     examples = ok.groupby("label", sort=True).head(1)
     figure = clip_grid_figure(
-        {row.label: clips[row.clip_key]()["frames"] for row in examples.itertuples(index=False)},
-        columns=int(params.get("preview_frames", 8)),
-    )
+        {row.label: _preview(clips, row.clip_key, row.clip_frames, columns) for row in examples.itertuples(index=False)},
+        columns=columns,
+    )  # fmt: skip
     return report, metrics, figure
+
+
+def _preview(clips: PartitionStore, key: str, frames: int, columns: int) -> np.ndarray:
+    """``columns`` evenly spread frames of a stored clip, read one window each (long clips stay on disk)."""
+    picks = uniform_indices(frames, columns)
+    return np.stack([load_stored_clip(clips, key, int(i), int(i) + 1)["frames"][0] for i in picks])

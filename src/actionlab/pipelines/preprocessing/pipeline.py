@@ -8,7 +8,10 @@ from actionlab.pipelines.preprocessing.nodes import index_clips, plan_clips, rep
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(plan_clips, ["manifest", "params:preprocessing"], ["clips", "clip_plan"], name="plan_clips"),
+            Node(
+                plan_clips, ["manifest", "params:preprocessing", "params:runtime"],
+                ["clips", "clip_plan"], name="plan_clips",
+            ),  # fmt: skip
             Node(index_clips, ["clip_plan", "clips"], "clip_index", name="index_clips"),
             Node(
                 report_preprocessing, ["clip_index", "clips", "params:preprocessing"],

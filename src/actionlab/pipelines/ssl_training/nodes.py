@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from actionlab.engine import PartitionStore
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
 from actionlab.models.ssl_train import sample_windows, train_simsiam
 from actionlab.plots.training import history_figure
+from actionlab.video.items import stored_frames
 
 logger = logging.getLogger(__name__)
 RUN_KEYS = ("seed", "device", "splits")  # the rest of the group is the training config
@@ -24,7 +25,7 @@ def _config(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_training_frames(
-    clips: dict[str, Callable], clip_index: pd.DataFrame, params: dict[str, Any]
+    clips: PartitionStore, clip_index: pd.DataFrame, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """Frames (or frame windows for the temporal input modes) from the clips of ``splits``."""
     rows = clip_index[(clip_index["status"] == ACCEPTED) & clip_index["split"].isin(params["splits"])]
@@ -34,7 +35,7 @@ def sample_training_frames(
             f"the clip index has splits {sorted(clip_index['split'].unique())}."
         )
     # one clip in memory at a time: only the sampled frames are kept
-    frames = (clips[k]()["frames"] for k in rows["clip_key"])
+    frames = (stored_frames(clips, k) for k in rows["clip_key"])
     windows = sample_windows(frames, _config(params), seed=params["seed"])
     logger.info("SSL training on %d samples from %d clips", len(windows), len(rows))
     return {"frames": windows}
