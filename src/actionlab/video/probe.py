@@ -247,7 +247,7 @@ def _probe(p: Path) -> VideoInfo:
             duration = frames / fps
         warning = (
             f"{p}: the header lists {listed} frames but only {frames} decode (the file was cut "
-            f"short, or its writer overstated the length); the {frames} frames there are are used."
+            f"short, or its writer overstated the length); using the frames that decode."
         )
     if frames == 0:
         raise _fail(p, "contains no video frames", "Re-export or re-download the video.")
