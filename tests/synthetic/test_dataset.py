@@ -120,3 +120,62 @@ def test_load_masks_accepts_plain_bool(tmp_path):
 def test_rejects_unknown_action(tmp_path):
     with pytest.raises(ValueError, match="arm_circles"):
         generate_dataset(tmp_path, actions=("wave", "moonwalk"), progress=False)
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_interrupted_generation_leaves_no_labels_and_is_redone(tmp_path, monkeypatch):
+    from actionlab.synthetic import dataset
+
+    real_write = dataset.write_video
+    calls = []
+
+    def failing_write(path, frames, fps):
+        calls.append(path)
+        if len(calls) == 3:  # the third clip: two videos and masks are already written
+            raise KeyboardInterrupt("killed")
+        return real_write(path, frames, fps)
+
+    monkeypatch.setattr(dataset, "write_video", failing_write)
+    root = tmp_path / "synthetic"
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(root, actions=ACTS, seed=3, **SMALL)
+    assert len(calls) == 3
+    assert not root.exists()
+    assert _tree(tmp_path) == []  # the temporary folder is gone too
+    # a hard kill cannot clean up: the next call removes the leftover folder first
+    leftover = tmp_path / ".synthetic.0123456789ab.tmp"
+    (leftover / "wave").mkdir(parents=True)
+    (leftover / "wave" / "wave_000.mp4").write_bytes(b"half a vid")
+    (tmp_path / ".other.0123456789ab.tmp").mkdir()  # another folder's temporary: kept
+    monkeypatch.setattr(dataset, "write_video", real_write)
+    table = generate_dataset(root, actions=ACTS, seed=3, **SMALL)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.0123456789ab.tmp", "synthetic"]
+    assert set(_tree(root)) >= {"labels.csv", "meta.jsonl", *table.path, *table.mask_path}
+    for rel in table.path:
+        assert count_frames(root / rel) == (10, 64, 64)
+
+
+def test_generation_into_existing_folder_writes_labels_last(tmp_path, monkeypatch):
+    import os
+
+    from actionlab.synthetic import dataset
+
+    root = tmp_path / "synthetic"
+    root.mkdir()
+    (root / ".gitkeep").touch()  # a non-empty root cannot be replaced by one rename
+    moved = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        if Path(dst).is_relative_to(root):  # writers inside the temporary folder rename too
+            moved.append(Path(dst).relative_to(root).as_posix())
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(dataset.os, "replace", spy)
+    table = generate_dataset(root, actions=("wave",), seed=3, **SMALL)
+    assert moved[-1] == "labels.csv"
+    assert {"labels.csv", "meta.jsonl", ".gitkeep", *table.path} <= set(_tree(root))
+    assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]

@@ -155,3 +155,52 @@ def reference(basic_mp4: Path) -> np.ndarray:
     """All frames of ``basic_mp4`` decoded with plain PyAV (independent of the video core)."""
     with av.open(str(basic_mp4)) as c:
         return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+
+
+def _patch_u32(data: bytearray, chunk: bytes, offset: int, value: int) -> bool:
+    """Set the little-endian uint32 at ``offset`` inside every ``chunk`` (fourcc) chunk's data."""
+    found, at = False, data.find(chunk)
+    while at >= 0:
+        pos = at + 8 + offset
+        data[pos : pos + 4] = value.to_bytes(4, "little")
+        found, at = True, data.find(chunk, at + 4)
+    return found
+
+
+def lie_about_length(src: Path, dst: Path, frames: int) -> Path:
+    """Copy an AVI, claiming ``frames`` frames in its headers (avih dwTotalFrames, strh dwLength,
+    OpenDML dmlh), as some capture tools leave them: every frame the file has is intact."""
+    data = bytearray(src.read_bytes())
+    assert _patch_u32(data, b"avih", 16, frames)
+    assert _patch_u32(data, b"strh", 32, frames)
+    _patch_u32(data, b"dmlh", 0, frames)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def lying_avi(vdir: Path, frames60: list[np.ndarray]) -> Path:
+    """A complete 30-frame MJPEG AVI whose headers claim 90 frames."""
+    src = write(vdir / "lying_src.avi", frames60[:30], codec="mjpeg", pix_fmt="yuvj420p")
+    return lie_about_length(src, vdir / "lying.avi", 90)
+
+
+@pytest.fixture(scope="session")
+def cut_mp4(vdir: Path, frames60: list[np.ndarray]) -> Path:
+    """A 60-frame H.264 mp4 with its index first (+faststart) cut so that ~40 frames remain, as
+    an interrupted download leaves it."""
+    src = vdir / "cut_src.mp4"
+    with av.open(str(src), "w", options={"movflags": "+faststart"}) as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"g": "12", "bf": "2", "preset": "ultrafast"}
+        for f in frames60:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with av.open(str(src)) as c:
+        ends = sorted(p.pos + p.size for p in c.demux(video=0) if p.size)
+    cut = vdir / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[: ends[39] + 10])  # 40 samples whole, the 41st cut short
+    return cut

@@ -12,7 +12,7 @@ import pytest
 
 from actionlab.video import VideoError, VideoInfo, probe, write_video
 
-from .conftest import make_frames, require_encoder, write
+from .conftest import frame_number, make_frames, require_encoder, write
 
 
 def test_basic_mp4(basic_mp4: Path) -> None:
@@ -49,6 +49,19 @@ def test_fragmented_mp4_frame_count(vdir: Path, frames60) -> None:
     assert probe(path).frames == 40
 
 
+def _decodable(path: Path) -> list[int]:
+    """Frame numbers that plain PyAV decodes from ``path``, skipping packets that fail."""
+    numbers = []
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        for packet in c.demux(stream):
+            try:
+                numbers += [frame_number(f.to_ndarray(format="rgb24")) for f in packet.decode()]
+            except av.FFmpegError:
+                continue
+    return sorted(numbers)
+
+
 def test_wrong_header_count_truncated_avi(vdir: Path, frames60) -> None:
     full = write(vdir / "trunc_src.avi", frames60, codec="mjpeg", pix_fmt="yuvj420p")
     data = full.read_bytes()
@@ -57,7 +70,31 @@ def test_wrong_header_count_truncated_avi(vdir: Path, frames60) -> None:
     with av.open(str(cut)) as c:
         assert c.streams.video[0].frames == 60  # the header lies
     info = probe(cut)
-    assert 20 <= info.frames < 40 and info.truncated
+    # the last packet is cut short and does not decode: only the whole ones count
+    assert info.truncated and info.frames == len(_decodable(cut)) and 15 <= info.frames < 40
+    assert _decodable(cut) == list(range(info.frames))
+    assert info.duration == pytest.approx(info.frames / 25)
+    assert str(cut) in info.warning and f"only {info.frames} decode" in info.warning
+    assert "lists 60 frames" in info.warning
+    assert probe(full).warning == "" and not probe(full).truncated
+
+
+def test_avi_header_overstating_its_length(lying_avi: Path) -> None:
+    with av.open(str(lying_avi)) as c:
+        assert c.streams.video[0].frames == 90  # every header field says 90
+    info = probe(lying_avi)
+    assert (info.frames, info.truncated) == (30, True)
+    assert info.duration == pytest.approx(30 / 25)
+    assert "lists 90 frames but only 30 decode" in info.warning
+    assert _decodable(lying_avi) == list(range(30))
+
+
+def test_cut_mp4_counts_the_frames_that_decode(cut_mp4: Path) -> None:
+    info = probe(cut_mp4)
+    assert (info.frames, info.truncated) == (40, True)
+    assert _decodable(cut_mp4) == list(range(40))
+    assert info.duration == pytest.approx(40 / 25)
+    assert "lists 60 frames but only 40 decode" in info.warning
 
 
 def test_truncated_faststart_mp4_counts_only_present_samples(vdir: Path, frames60) -> None:
@@ -66,9 +103,20 @@ def test_truncated_faststart_mp4_counts_only_present_samples(vdir: Path, frames6
     cut = vdir / "fs_cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
     info = probe(cut)
-    assert 10 < info.frames < 60 and info.truncated
+    assert 10 < info.frames < 60 and info.truncated and info.warning
+    assert info.frames == len(_decodable(cut))
     assert not probe(src).truncated
     assert info.duration == pytest.approx(info.frames / 25)
+
+
+def test_cut_before_the_first_frame_is_rejected(cut_mp4: Path, tmp_path: Path) -> None:
+    with av.open(str(cut_mp4)) as c:
+        first = next(p for p in c.demux(video=0) if p.size)
+    path = tmp_path / "no_frame.mp4"
+    path.write_bytes(cut_mp4.read_bytes()[: first.pos + first.size // 2])
+    with pytest.raises(VideoError) as err:
+        probe(path)
+    _assert_clear(err, path, "no decodable video frame")
 
 
 def test_one_frame_video(make_video) -> None:
@@ -226,3 +274,64 @@ def test_no_decodable_frame(tmp_path: Path) -> None:
     assert len(warnings) >= 5
     with pytest.raises(VideoError, match="no decodable frames"):
         load_clip(path, strategy="uniform")
+
+
+# --------------------------------------------------------------------------- our bugs vs bad input
+
+
+def test_bug_in_our_code_propagates_unchanged(basic_mp4: Path, monkeypatch) -> None:
+    import importlib
+
+    from actionlab.video.errors import is_own_bug
+
+    probe_module = importlib.import_module("actionlab.video.probe")
+
+    # a wrong call signature: the TypeError is raised on probe.py's own line
+    monkeypatch.setattr(probe_module, "normalize_rotation", lambda: 0)
+    with pytest.raises(TypeError) as err:
+        probe(basic_mp4)
+    assert is_own_bug(err.value) and not isinstance(err.value, VideoError)
+    monkeypatch.undo()
+    # an attribute our code expects is missing: AttributeError on probe.py's own line
+    monkeypatch.setattr(probe_module, "_first_frame", lambda container, stream: object())
+    with pytest.raises(AttributeError) as err:
+        probe(basic_mp4)
+    assert is_own_bug(err.value)
+
+
+def test_library_failure_on_a_user_file_becomes_video_error(tmp_path: Path) -> None:
+    import json
+
+    from actionlab.video.errors import as_video_error, is_own_bug
+
+    garbage = tmp_path / "garbage.mkv"
+    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    with pytest.raises(VideoError) as err, as_video_error(garbage):
+        av.open(str(garbage)).close()  # PyAV raises av.error.InvalidDataError
+    assert str(garbage) in str(err.value) and isinstance(err.value.__cause__, av.FFmpegError)
+    assert not is_own_bug(err.value.__cause__)
+    # a "bug" type raised inside third-party code on odd data is still the file's problem
+    with pytest.raises(VideoError, match="TypeError") as err, as_video_error(garbage):
+        json.dumps(object())
+    assert not is_own_bug(err.value.__cause__)
+    for exc in (OSError("disk"), ValueError("odd"), RuntimeError("x"), EOFError()):
+        with pytest.raises(VideoError, match=type(exc).__name__), as_video_error(garbage):
+            raise exc
+
+
+def test_is_own_bug_judges_type_and_innermost_frame() -> None:
+    from actionlab.video.errors import is_own_bug
+    from actionlab.video.transforms import normalize_rotation
+
+    def caught(fn, *args, **kwargs) -> BaseException:
+        try:
+            fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001
+            return err
+        raise AssertionError("no exception")
+
+    assert not is_own_bug(TypeError("never raised"))  # no traceback: nothing to blame
+    assert not is_own_bug(caught(int, "x"))  # ValueError: not a bug type
+    assert not is_own_bug(caught(lambda: {}["k"]))  # KeyError raised in this test file
+    assert is_own_bug(caught(normalize_rotation, None))  # TypeError on actionlab's own line
+    assert not is_own_bug(caught(normalize_rotation, "abc"))  # ValueError there: bad data

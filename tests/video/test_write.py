@@ -12,6 +12,8 @@ from actionlab.video import VideoError, convert_to_mp4, iter_frames, probe, writ
 
 from .conftest import frame_number, make_frames
 
+ACTIONS = ("wave", "squat", "walk", "clap", "jump")
+
 
 def _assert_browser_playable(path: Path) -> None:
     data = path.read_bytes()
@@ -82,3 +84,70 @@ def test_convert_refuses_to_overwrite_source(basic_mp4: Path) -> None:
         convert_to_mp4(basic_mp4, basic_mp4)
     with pytest.raises(VideoError, match="does not exist"):
         convert_to_mp4(basic_mp4.with_name("missing.mov"))
+
+
+def test_write_video_same_frames_same_bytes(tmp_path: Path) -> None:
+    # x264 with B-frames + mbtree used to give different bytes for the same frames from one call
+    # to the next (uninitialised memory); other encodes and allocations in between exposed it
+    from actionlab.synthetic import render_clip
+
+    rng = np.random.default_rng(0)
+    # a still, noisy background with a small moving figure (the built-in videos): short clips
+    # with static areas are where x264's rate control read uninitialised memory
+    clips = [render_clip(a, seed=s, num_frames=10, size=64).frames for s, a in enumerate(ACTIONS)]
+    first = [
+        write_video(tmp_path / f"a{i}.mp4", c, fps=10).read_bytes() for i, c in enumerate(clips)
+    ]
+    for rep in range(5):
+        junk = [rng.integers(0, 256, int(n), dtype=np.uint8) for n in rng.integers(1e3, 2e5, 50)]
+        del junk
+        for i, clip in enumerate(clips):
+            again = write_video(tmp_path / f"b{rep}_{i}.mp4", clip, fps=10).read_bytes()
+            assert again == first[i], f"clip {i}, repeat {rep}: different bytes"
+    assert len(set(first)) == len(first)
+
+
+def test_write_video_is_atomic(tmp_path: Path) -> None:
+    # while frames are being encoded nothing exists under the final name (a kill leaves only a
+    # hidden temporary file); a failure midway removes the temporary file too
+    path = tmp_path / "clip.mp4"
+    seen: list[list[str]] = []
+
+    def frames(fail_at: int | None):
+        for i, frame in enumerate(make_frames(30)):
+            seen.append(sorted(p.name for p in tmp_path.iterdir()))
+            if i == fail_at:
+                raise RuntimeError("stopped midway")
+            yield frame
+
+    with pytest.raises(RuntimeError, match="midway"):
+        write_video(path, frames(fail_at=25))
+    assert list(tmp_path.iterdir()) == []
+    assert (
+        len(seen[25]) == 1 and seen[25][0].startswith(".clip.mp4.") and seen[25][0].endswith(".tmp")
+    )
+    seen.clear()
+    write_video(path, frames(fail_at=None))
+    assert "clip.mp4" not in seen[-1]
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+    assert probe(path).frames == 30
+
+
+def test_convert_to_mp4_is_atomic(make_video, frames60, tmp_path: Path, monkeypatch) -> None:
+    src = make_video("atomic_src.mkv", frames60[:10])
+    import actionlab.video.write as write_mod
+
+    real = write_mod._Mp4Writer.add
+
+    def add(self, frame, t=None):
+        if self.last_pts > 0.2 / float(write_mod._TIME_BASE):
+            raise OSError("disk full")
+        real(self, frame, t)
+
+    monkeypatch.setattr(write_mod._Mp4Writer, "add", add)
+    with pytest.raises(OSError, match="disk full"):
+        convert_to_mp4(src, tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert probe(convert_to_mp4(src, tmp_path / "out.mp4")).frames == 10
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from actionlab.engine.atomic import is_temp, temp_name
 from actionlab.synthetic.figure import ACTIONS, check_action, stable_hash
 from actionlab.synthetic.render import render_clip
 from actionlab.video import write_video
@@ -79,14 +82,67 @@ def generate_dataset(
     relative to ``root``, posix) and ``<root>/meta.jsonl`` (every clip's nuisance draws). Clip
     ``k`` of an action is rendered from ``clip_seed(seed, action, k, incorrect)``, so the same
     arguments give byte-identical frames and files.
+
+    The set is written into a hidden temporary sibling folder and moved to ``root`` as the last
+    step, so ``labels.csv`` never sits next to missing or partial files (an interrupted run
+    leaves only the temporary folder, which the next call removes).
     """
     actions = [check_action(a) for a in actions]
     if len(set(actions)) != len(actions):
         raise ValueError(f"duplicate actions in {actions}")
     if num_actors < 1 or clips_per_action < 0 or incorrect_per_action < 0:
         raise ValueError("need num_actors >= 1 and non-negative clip counts")
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    root = Path(os.path.abspath(root))  # "." has no name to derive a sibling from
+    _remove_leftovers(root)
+    tmp = root.with_name(temp_name(root.name))
+    tmp.mkdir(parents=True)
+    try:
+        table = _write_clips(
+            tmp, actions, clips_per_action=clips_per_action,
+            incorrect_per_action=incorrect_per_action, num_actors=num_actors,
+            num_frames=num_frames, size=size, fps=fps, seed=seed, progress=progress,
+        )  # fmt: skip
+        _move_into_place(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return table
+
+
+def _remove_leftovers(root: Path) -> list[Path]:
+    """Delete temporary folders that an interrupted ``generate_dataset(root)`` left next to it."""
+    if not root.parent.is_dir():
+        return []
+    prefix = f".{root.name}."
+    leftovers = [
+        p for p in root.parent.iterdir()
+        if p.is_dir() and p.name.startswith(prefix) and is_temp(p.name)
+    ]  # fmt: skip
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+    return leftovers
+
+
+def _move_into_place(tmp: Path, root: Path) -> None:
+    """Make the finished set in ``tmp`` appear at ``root``: one rename when ``root`` is missing or
+    empty; otherwise file by file, ``labels.csv`` (the "already generated" marker) last."""
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
+    if not root.exists():
+        os.replace(tmp, root)
+        return
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p.relative_to(tmp) == Path("labels.csv"))
+    for src in files:
+        dst = root / src.relative_to(tmp)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+
+
+def _write_clips(
+    root: Path, actions: list[str], *, clips_per_action: int, incorrect_per_action: int,
+    num_actors: int, num_frames: int, size: int, fps: float, seed: int, progress: bool,
+) -> pd.DataFrame:  # fmt: skip
+    """Render and write every clip, mask, ``labels.csv`` and ``meta.jsonl`` under ``root``."""
     jobs = [(a, k, False) for a in actions for k in range(clips_per_action)]
     jobs += [(a, k, True) for a in actions for k in range(incorrect_per_action)]
     jobs.sort(key=lambda j: (actions.index(j[0]), j[2], j[1]))
@@ -110,10 +166,10 @@ def generate_dataset(
         rows.append((video.as_posix(), action, clip.actor, clip.variant, mask.as_posix()))
         metas.append({"path": video.as_posix(), **clip.meta})
     table = pd.DataFrame(rows, columns=list(LABEL_COLUMNS))
-    table.to_csv(root / "labels.csv", index=False)
     with open(root / "meta.jsonl", "w", encoding="utf-8") as fh:
         for meta in metas:
             fh.write(json.dumps(meta, sort_keys=True) + "\n")
+    table.to_csv(root / "labels.csv", index=False)
     return table
 
 

@@ -33,8 +33,9 @@ class VideoInfo:
     (decode functions report times relative to it). ``width``/``height`` are the DISPLAY size,
     i.e. after applying ``rotation`` (degrees counter-clockwise, one of 0/90/180/270, FFmpeg
     display-matrix convention). ``pix_fmt`` is the decoded pixel format ('yuv420p', 'gray', ...).
-    ``truncated`` says the file ends before the frames its header lists (a cut-off copy):
-    ``frames`` then counts only the frames present, which decoding can still read.
+    ``truncated`` says the file has fewer frames than its header lists (a cut-off copy, or an
+    AVI whose writer overstated the length): ``frames`` then counts the frames that actually
+    decode, ``duration`` is theirs, and ``warning`` says so in words (empty otherwise).
     """
 
     path: str
@@ -49,6 +50,7 @@ class VideoInfo:
     start_time: float
     pix_fmt: str
     truncated: bool = False
+    warning: str = ""
 
 
 def _fail(path: str | Path, problem: str, fix: str) -> VideoError:
@@ -120,8 +122,8 @@ def _first_frame(
 
 def _count_mov_index(
     stream: av.video.stream.VideoStream, file_size: int
-) -> tuple[int, bool] | None:
-    """(frames in the mp4/mov sample index whose bytes are in the file, truncated?); no I/O.
+) -> tuple[int, int] | None:
+    """(frames in the mp4/mov sample index whose bytes are in the file, frames listed); no I/O.
 
     None when the index cannot be trusted to be complete: it must list exactly the header's
     sample count (fragmented mp4 indexes its fragments lazily and reports no count).
@@ -136,7 +138,7 @@ def _count_mov_index(
     if not listed:
         return None
     present = sum(1 for e in listed if e.pos + e.size <= file_size)
-    return present, present < len(listed)
+    return present, len(listed)
 
 
 def demux_packets(
@@ -175,14 +177,28 @@ def _demux_count(
     return count, lo, hi
 
 
+def _decode_count(p: Path) -> int:
+    """Frames that decode from ``p`` (decodes the whole stream; damaged packets are skipped)."""
+    count = 0
+    with open_video(p) as (container, stream):
+        for packet in demux_packets(container, stream):
+            with contextlib.suppress(av.FFmpegError):
+                count += len(stream.decode(packet))
+        with contextlib.suppress(av.FFmpegError):
+            count += len(stream.decode(None))
+    return count
+
+
 def probe(path: str | Path) -> VideoInfo:
     """Inspect ``path`` without decoding it (only the first picture is decoded).
 
     The frame count is exact: for mp4/mov it comes from the sample index (only samples whose
     bytes are present, so truncated files are counted right); for other containers, whose
     headers often lack or misreport it, packets are counted by demuxing (reads the file, no
-    decode). Raises VideoError for missing, empty, unreadable, truncated, audio-only,
-    still-image or undecodable files.
+    decode). A file with fewer frames than its header lists (cut short, or a header that
+    overstates the length) is decoded once to count the frames that really decode, and is
+    reported with ``truncated=True`` and a ``warning``. Raises VideoError for missing, empty,
+    unreadable (e.g. an mp4 cut before its index), audio-only, still-image or undecodable files.
     """
     with as_video_error(path):
         return _probe(Path(path))
@@ -215,17 +231,24 @@ def _probe(p: Path) -> VideoInfo:
 
     fps = float(rate) if rate else 0.0
     duration = header_duration
-    truncated = False
     if counted is not None:
-        frames, truncated = counted
-        if truncated and fps > 0:
-            duration = frames / fps
+        frames, listed = counted
     else:
         with open_video(p) as (container, stream):
             frames, lo, hi = _demux_count(container, stream)
-        truncated = 0 < frames < header_frames
+        listed = header_frames
         if lo is not None and hi is not None and hi > lo and tb:
             duration = float((hi - (start if start is not None else lo)) * tb)
+    truncated = 0 < frames < listed
+    warning = ""
+    if truncated:
+        frames = min(frames, _decode_count(p))  # a packet cut short in the middle does not decode
+        if fps > 0:
+            duration = frames / fps
+        warning = (
+            f"{p}: the header lists {listed} frames but only {frames} decode (the file was cut "
+            f"short, or its writer overstated the length); using the frames that decode."
+        )
     if frames == 0:
         raise _fail(p, "contains no video frames", "Re-export or re-download the video.")
     if fps <= 0 and duration > 0:
@@ -247,4 +270,5 @@ def _probe(p: Path) -> VideoInfo:
         start_time=float(start * tb) if (start is not None and tb) else 0.0,
         pix_fmt=pix_fmt,
         truncated=truncated,
+        warning=warning,
     )

@@ -12,17 +12,25 @@ from pathlib import Path
 import av
 import numpy as np
 
+from actionlab.engine.atomic import atomic_path
 from actionlab.video.errors import VideoError
 
 __all__ = ["convert_to_mp4", "write_video"]
 
 _TIME_BASE = Fraction(1, 90000)  # encoder clock when explicit timestamps are written
+# FFmpeg muxer per final suffix: the file is written under a temporary name first, so the muxer
+# cannot be guessed from the name it is written to
+_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 
 
 class _Mp4Writer:
     """Encodes RGB frames one at a time into a yuv420p mp4 (+faststart); pads odd sizes."""
 
-    def __init__(self, path: Path, fps: float, crf: int, codec: str, timed: bool = False) -> None:
+    def __init__(
+        self, path: Path, fps: float, crf: int, codec: str, *, timed: bool = False,
+        target: Path | None = None,
+    ) -> None:  # fmt: skip
+        """``path`` names the video in messages; the bytes go to ``target`` (default ``path``)."""
         if (
             isinstance(fps, bool)
             or not isinstance(fps, Real)
@@ -38,11 +46,12 @@ class _Mp4Writer:
         self.stream = None
         self.shape: tuple[int, int] | None = None
         self.last_pts = -1
-        path.parent.mkdir(parents=True, exist_ok=True)
-        options = (
-            {"movflags": "+faststart"} if path.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
-        )
-        self.container = av.open(str(path), mode="w", options=options)
+        target = path if target is None else target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        suffix = path.suffix.lower()
+        options = {"movflags": "+faststart"} if suffix in (".mp4", ".mov", ".m4v") else {}
+        fmt = _MUXERS.get(suffix, suffix.lstrip(".") or None)
+        self.container = av.open(str(target), mode="w", format=fmt, options=options)
 
     def _open_stream(self, h: int, w: int) -> None:
         try:
@@ -55,7 +64,18 @@ class _Mp4Writer:
         stream.width, stream.height = w + w % 2, h + h % 2
         stream.pix_fmt = "yuv420p"
         # veryfast: ~3x faster than x264's default preset on noisy frames, same crf quality
-        stream.options = {"crf": str(self.crf), "threads": "1", "preset": "veryfast"}
+        options = {"crf": str(self.crf), "preset": "veryfast"}
+        if self.codec == "libx264":
+            # x264's macroblock-tree rate control over B-frames depends on uninitialised memory:
+            # the same frames gave different bytes (pixels up to ~30 grey levels apart) from one
+            # call to the next, in one process, even single-threaded. Without B-frames the output
+            # is byte-identical (built-in set: +19% bytes; mbtree=0 would cost +63%).
+            options["bf"] = "0"
+        stream.options = options
+        # one thread, on the codec context itself (PyAV also sizes its RGB->YUV conversion
+        # from it): the output must not depend on the machine's core count
+        stream.codec_context.thread_count = 1
+        stream.codec_context.thread_type = av.codec.context.ThreadType.NONE
         if self.timed:
             stream.codec_context.time_base = _TIME_BASE
         self.stream = stream
@@ -105,21 +125,22 @@ class _Mp4Writer:
 
 
 def _encode(path: Path, fps: float, crf: int, codec: str, items: Iterable, *, timed: bool) -> Path:
+    """Encode ``items`` under a temporary name next to ``path``, renamed to ``path`` on success:
+    an interrupted or failed write never leaves a partial file under the final name."""
     writer = None
     try:
-        writer = _Mp4Writer(path, fps, crf, codec, timed)
-        for item in items:
-            if timed:
-                writer.add(item[1], item[0])
-            else:
-                writer.add(item)
-        writer.close()
+        with atomic_path(path) as tmp:
+            writer = _Mp4Writer(path, fps, crf, codec, timed=timed, target=tmp)
+            for item in items:
+                if timed:
+                    writer.add(item[1], item[0])
+                else:
+                    writer.add(item)
+            writer.close()
     except BaseException as err:
         if writer is not None:
             with contextlib.suppress(Exception):
                 writer.container.close()
-        with contextlib.suppress(OSError):
-            path.unlink()
         if isinstance(err, av.FFmpegError):
             raise VideoError(
                 f"{path}: could not write video ({err}); check the folder is writable."
