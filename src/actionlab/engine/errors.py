@@ -8,9 +8,9 @@ from pathlib import Path
 
 import actionlab
 
-PACKAGE_DIR = str(Path(actionlab.__file__).resolve().parent)
+PACKAGE_DIR = Path(actionlab.__file__).resolve().parent
 # exceptions that mean a programming error when our own code raises them
-BUG_TYPES = (
+BUG_TYPES: tuple[type[BaseException], ...] = (
     TypeError, AttributeError, NameError, ImportError, AssertionError, NotImplementedError,
     KeyError, IndexError, SyntaxError,
 )  # fmt: skip
@@ -24,27 +24,26 @@ class RunStopped(RuntimeError):
     """A stage stopped: a bug in our code, every item failed, or the same error on every item."""
 
 
-def _innermost_file(exc: BaseException) -> str | None:
-    frames = traceback.extract_tb(exc.__traceback__)
-    return frames[-1].filename if frames else None
+def _in_package(filename: str) -> bool:
+    try:
+        return Path(filename).resolve().is_relative_to(PACKAGE_DIR)
+    except (OSError, ValueError):
+        return False
 
 
 def is_own_bug(exc: BaseException) -> bool:
-    """True for a programming-error type raised in actionlab's own code (not a library's frame).
+    """True when ``exc`` is a programming-error type (``BUG_TYPES``) raised in actionlab's code.
 
-    A ``TypeError`` from our code is a bug that must stop the run; the same type raised deep in
-    PyAV or numpy on one odd file is that file's problem. Chained causes are checked too, so a
-    bug re-raised as another error type is still seen.
+    "Raised in" means the innermost traceback frame is a file of the actionlab package: a
+    ``TypeError`` from our own line (a call with a wrong argument, ``len(None)``) is a bug that
+    must stop a run, while the same type raised inside PyAV or numpy on one odd file is that
+    file's problem. Only ``exc`` itself is judged, not its ``__cause__``/``__context__``: our code
+    may catch a ``KeyError`` on purpose and raise an input error for the file instead.
     """
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, BUG_TYPES):
-            filename = _innermost_file(exc)
-            if filename is not None and str(Path(filename).resolve()).startswith(PACKAGE_DIR):
-                return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    if not isinstance(exc, BUG_TYPES):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and _in_package(frames[-1].filename)
 
 
 _NOISE = re.compile(r"(/[^\s:'\"]+)|([0-9a-f]{8,})|(\d+(\.\d+)?)")

@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-import actionlab
+from actionlab.engine.errors import BUG_TYPES, is_own_bug
 
 __all__ = ["BUG_TYPES", "VideoError", "as_video_error", "is_own_bug"]
-
-PACKAGE_DIR = Path(actionlab.__file__).resolve().parent
-# exception types that mean a programming error when actionlab's own code raises them
-BUG_TYPES: tuple[type[BaseException], ...] = (
-    TypeError, AttributeError, NameError, ImportError, AssertionError, NotImplementedError,
-    KeyError, IndexError,
-)  # fmt: skip
 
 
 class VideoError(Exception):
     """A video could not be read or written; the message names the file and the fix."""
-
-
-def _in_package(filename: str) -> bool:
-    try:
-        return Path(filename).resolve().is_relative_to(PACKAGE_DIR)
-    except (OSError, ValueError):
-        return False
-
-
-def is_own_bug(exc: BaseException) -> bool:
-    """True when ``exc`` is a programming-error type (``BUG_TYPES``) raised in actionlab's code.
-
-    "Raised in" means the innermost traceback frame is a file of the actionlab package: a
-    ``TypeError`` from our own line (a call with a wrong argument, ``len(None)``) is a bug that
-    must stop a run, while the same type raised inside PyAV or numpy on one odd file is that
-    file's problem. Only ``exc`` itself is judged, not its ``__cause__``/``__context__``: our code
-    may catch a ``KeyError`` on purpose and raise a ``VideoError`` for the file instead.
-    """
-    if not isinstance(exc, BUG_TYPES):
-        return False
-    frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and _in_package(frames[-1].filename)
 
 
 @contextlib.contextmanager
