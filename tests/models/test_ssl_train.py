@@ -1,4 +1,5 @@
-"""train_simsiam on tiny random data: history, reproducibility, config checks, window sampling."""
+"""train_simsiam on tiny random clips streamed through ClipWindows: history, reproducibility with
+and without loader workers, the schedule, the device, config checks, window sampling."""
 
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from actionlab.models import FrameEncoder, sample_windows, train_simsiam
+from actionlab.models import ClipWindows, FrameEncoder, sample_windows, ssl_train, train_simsiam
 from actionlab.models.ssl_train import HISTORY_COLUMNS, resolve_config
 
 TINY = {
@@ -26,9 +27,13 @@ def _clips(n: int = 2, t: int = 10, size: int = 24, seed: int = 0) -> list[np.nd
     return [rng.integers(0, 255, size=(t, size, size, 3), dtype=np.uint8) for _ in range(n)]
 
 
+def _dataset(config: dict, n: int = 2, seed: int = 0) -> ClipWindows:
+    return ClipWindows.from_arrays(_clips(n), resolve_config(config), seed=seed)
+
+
 @pytest.fixture(scope="module")
-def windows() -> np.ndarray:
-    return sample_windows(_clips(), TINY, seed=0)
+def dataset() -> ClipWindows:
+    return _dataset(TINY)
 
 
 def _frame_ids(t: int = 10, size: int = 4) -> np.ndarray:
@@ -66,11 +71,11 @@ def test_sample_windows_rejects_non_uint8() -> None:
         sample_windows([np.zeros((4, 8, 8, 3), np.float32)])
 
 
-def test_train_history_and_encoder(windows: np.ndarray) -> None:
-    assert windows.ndim == 6  # default pair_gap > 0: window pairs
+def test_train_history_and_encoder(dataset: ClipWindows) -> None:
+    assert dataset.num_samples == 16  # 2 clips x frames_per_clip
     seen: list[tuple[int, dict]] = []
     enc, hist = train_simsiam(
-        windows,
+        dataset,
         config=TINY,
         device="cpu",
         seed=0,
@@ -89,19 +94,65 @@ def test_train_history_and_encoder(windows: np.ndarray) -> None:
     assert torch.get_num_threads() == 1  # restored (conftest sets 1)
 
 
-def test_same_seed_same_history(windows: np.ndarray) -> None:
-    cfg = {**TINY, "epochs": 1}
+def test_streaming_training_reduces_the_loss() -> None:
+    cfg = {**TINY, "epochs": 4}
+    _, hist = train_simsiam(_dataset(cfg, n=4), config=cfg, device="cpu", seed=0, progress=False)
+    assert hist["loss"].iloc[-1] < hist["loss"].iloc[0] - 0.02
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_same_seed_same_history(workers: int) -> None:
+    cfg = {**TINY, "epochs": 1, "loader_workers": workers}
+    seeds = (3, 3, 4) if workers == 0 else (3, 3)
     runs = [
-        train_simsiam(windows, config=cfg, device="cpu", seed=s, progress=False) for s in (3, 3, 4)
+        train_simsiam(_dataset(cfg, seed=s), config=cfg, device="cpu", seed=s, progress=False)
+        for s in seeds
     ]
     pd.testing.assert_frame_equal(
         runs[0][1].drop(columns="seconds"), runs[1][1].drop(columns="seconds")
     )
-    assert not np.allclose(runs[0][1]["loss"], runs[2][1]["loss"])
+    if workers == 0:
+        assert not np.allclose(runs[0][1]["loss"], runs[2][1]["loss"])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_schedule_counts_the_steps_from_the_clip_lengths(workers: int) -> None:
+    cfg = {**TINY, "loader_workers": workers, "prefetch": 1}  # 3 clips x 8 = 24 samples
+    _, hist = train_simsiam(_dataset(cfg, n=3), config=cfg, device="cpu", progress=False)
+    # 3 steps of 8 per epoch, 6 in all: the lr at the last step of each epoch
+    peak = ssl_train.DEFAULT_CONFIG["lr"]
+    expected = [peak * 0.5 * (1 + np.cos(np.pi * step / 6)) for step in (2, 5)]
+    np.testing.assert_allclose(hist["lr"], expected)
+
+
+def test_one_batch_at_a_time_on_the_requested_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, int]] = []
+    prepare = ssl_train._prepare_batch
+
+    def spy(encoder: FrameEncoder, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        seen.append((frames.device.type, len(frames)))
+        return prepare(encoder, frames)
+
+    monkeypatch.setattr(ssl_train, "_prepare_batch", spy)
+    train_simsiam(_dataset(TINY, n=3), config=TINY, device="cpu", progress=False)
+    assert seen == [("cpu", 8)] * 6  # 2 epochs x 3 steps
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")
+def test_cuda_without_cuda_names_the_fix(dataset: ClipWindows) -> None:
+    with pytest.raises(ValueError, match="'auto' or 'cpu'"):
+        train_simsiam(dataset, config=TINY, device="cuda", progress=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_streams_to_cuda_with_loader_workers() -> None:
+    cfg = {**TINY, "loader_workers": 2}
+    enc, hist = train_simsiam(_dataset(cfg, n=3), config=cfg, device="cuda", progress=False)
+    assert next(enc.parameters()).device.type == "cpu"
+    assert len(hist) == 2 and np.isfinite(hist["loss"]).all()
 
 
 def test_rgb_mode_with_adam_and_warmup() -> None:
-    frames = sample_windows(_clips(), {**TINY, "input_mode": "rgb"})
     cfg = {
         **TINY,
         "input_mode": "rgb",
@@ -110,22 +161,31 @@ def test_rgb_mode_with_adam_and_warmup() -> None:
         "warmup_epochs": 1,
         "pair_gap": 0,
     }
-    enc, hist = train_simsiam(frames, config=cfg, device="cpu", progress=False)
+    enc, hist = train_simsiam(_dataset(cfg), config=cfg, device="cpu", progress=False)
     assert enc.prepare(_clips(1)[0]).shape == (10, 3, 32, 32)
     assert hist["lr"].iloc[0] == pytest.approx(1e-3)  # end of the warm-up epoch = peak
     assert hist["lr"].iloc[1] < 1e-3
 
 
-def test_wrong_frames_shape_raises() -> None:
+def test_windows_in_memory_still_train() -> None:
+    windows = sample_windows(_clips(), TINY, seed=0)
+    assert windows.ndim == 6  # default pair_gap > 0: window pairs
+    _, hist = train_simsiam(windows, config=TINY, device="cpu", progress=False)
+    assert len(hist) == 2 and np.isfinite(hist["loss"]).all()
+
+
+def test_wrong_frames_shape_raises(dataset: ClipWindows) -> None:
     frames = sample_windows(_clips(), {**TINY, "pair_gap": 0})  # windows of 3 frames
     with pytest.raises(ValueError, match="window pairs"):
         train_simsiam(frames, config={**TINY, "diff_step": 2}, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"disagree: diff_step=1 vs 2"):
+        train_simsiam(dataset, config={**TINY, "diff_step": 2}, device="cpu", progress=False)
 
 
-def test_missing_weights_path_names_parameter(windows: np.ndarray, tmp_path: Path) -> None:
+def test_missing_weights_path_names_parameter(dataset: ClipWindows, tmp_path: Path) -> None:
     path = tmp_path / "missing.pth"
     with pytest.raises(FileNotFoundError, match=r"ssl_training\.weights_path") as err:
-        train_simsiam(windows, config={**TINY, "weights_path": str(path)}, device="cpu")
+        train_simsiam(dataset, config={**TINY, "weights_path": str(path)}, device="cpu")
     assert str(path) in str(err.value)
 
 
@@ -134,3 +194,6 @@ def test_config_checks() -> None:
         resolve_config({"epoch": 3})
     with pytest.raises(ValueError, match="optimizer"):
         resolve_config({"optimizer": "lamb"})
+    with pytest.raises(ValueError, match=r"loader_workers=-1"):
+        resolve_config({"loader_workers": -1})
+    assert {"loader_workers", "prefetch"} <= set(resolve_config(None))

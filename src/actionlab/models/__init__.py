@@ -1,6 +1,7 @@
 """Torch modules: frame encoder, SimSiam, temporal models, autoencoders (no kedro)."""
 
 from actionlab.models.augment import TwoViewAugment
+from actionlab.models.data import ArrayReader, ClipWindows, make_loader
 from actionlab.models.frame_encoder import (
     INPUT_MODES,
     FrameEncoder,
@@ -16,12 +17,15 @@ from actionlab.models.ssl_train import DEFAULT_CONFIG, sample_windows, train_sim
 __all__ = [
     "DEFAULT_CONFIG",
     "INPUT_MODES",
+    "ArrayReader",
+    "ClipWindows",
     "FrameEncoder",
     "SimSiam",
     "TwoViewAugment",
     "collapse_std",
     "load_backbone_weights",
     "load_frame_encoder",
+    "make_loader",
     "prepare_clip",
     "prepare_windows",
     "sample_windows",
