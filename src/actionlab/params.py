@@ -208,6 +208,8 @@ class SSLTrainingParams(_Group):
     pair_gap: NonNegativeInt
     frames_per_clip: PositiveInt | None
     num_threads: PositiveInt | None
+    loader_workers: NonNegativeInt
+    prefetch: PositiveInt
 
 
 # ------------------------------------------------------------------------------------ embedding

@@ -1,8 +1,9 @@
-"""SSL training nodes: SimSiam pre-training of the frame encoder on unlabelled train-split frames."""
+"""SSL training node: SimSiam pre-training of the frame encoder on unlabelled train-split clips."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,8 @@ from matplotlib.figure import Figure
 from actionlab.engine import PartitionStore
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
-from actionlab.models.ssl_train import sample_windows, train_simsiam
+from actionlab.models.data import ClipWindows
+from actionlab.models.ssl_train import resolve_config, train_simsiam
 from actionlab.plots.training import history_figure
 from actionlab.video.items import stored_frames
 
@@ -20,34 +22,24 @@ logger = logging.getLogger(__name__)
 RUN_KEYS = ("seed", "device", "splits")  # the rest of the group is the training config
 
 
-def _config(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k not in RUN_KEYS}
-
-
-def sample_training_frames(
+def train_ssl_encoder(
     clips: PartitionStore, clip_index: pd.DataFrame, params: dict[str, Any]
-) -> dict[str, np.ndarray]:
-    """Frames (or frame windows for the temporal input modes) from the clips of ``splits``."""
+) -> tuple[FrameEncoder, pd.DataFrame, dict[str, Any], Figure]:
+    """Train on windows streamed from the stored clips of ``splits`` (one clip in memory per
+    loader worker); return the encoder, the per-epoch history, its MLflow histories and plot."""
     rows = clip_index[(clip_index["status"] == ACCEPTED) & clip_index["split"].isin(params["splits"])]
     if rows.empty:
         raise ValueError(
             f"ssl_training.splits={list(params['splits'])} selects no preprocessed clip; "
             f"the clip index has splits {sorted(clip_index['split'].unique())}."
         )
-    # one clip in memory at a time: only the sampled frames are kept
-    frames = (stored_frames(clips, k) for k in rows["clip_key"])
-    windows = sample_windows(frames, _config(params), seed=params["seed"])
-    logger.info("SSL training on %d samples from %d clips", len(windows), len(rows))
-    return {"frames": windows}
-
-
-def train_ssl_encoder(
-    training_frames: dict[str, np.ndarray], params: dict[str, Any]
-) -> tuple[FrameEncoder, pd.DataFrame, dict[str, Any], Figure]:
-    """Train; return the encoder, the per-epoch history, its MLflow metric histories and plot."""
-    encoder, history = train_simsiam(
-        training_frames["frames"], config=_config(params), device=params["device"], seed=params["seed"]
-    )
+    config = resolve_config({k: v for k, v in params.items() if k not in RUN_KEYS})
+    data = ClipWindows(
+        list(rows["clip_key"]), partial(stored_frames, clips), config,
+        seed=params["seed"], lengths=rows["clip_frames"].astype(int).tolist(),
+    )  # fmt: skip
+    logger.info("SSL training on %d samples per epoch from %d clips", data.num_samples, len(rows))
+    encoder, history = train_simsiam(data, config=config, device=params["device"], seed=params["seed"])
     metrics = {
         name: [{"value": float(v), "step": int(e)} for e, v in zip(history["epoch"], history[name], strict=True)]
         for name in ("loss", "collapse_std", "lr")
