@@ -41,10 +41,16 @@ def test_folder_source_lists_videos_with_their_folder_label(mixed_folder):
 def test_probe_keeps_good_videos_and_rejects_broken_ones_with_reasons(mixed_folder):
     manifest = probe_sources(read_folder(mixed_folder), progress=False)
     status = dict(zip(manifest["path"].map(lambda p: Path(p).name), manifest["status"], strict=True))
-    assert status == {"good1.mp4": ACCEPTED, "good2.mp4": ACCEPTED, "empty.mp4": REJECTED, "notes.mp4": REJECTED, "truncated.mp4": REJECTED}
+    # the cut file's first frames decode: accepted with a warning (ingestion.truncated=accept)
+    assert status == {"good1.mp4": ACCEPTED, "good2.mp4": ACCEPTED, "empty.mp4": REJECTED, "notes.mp4": REJECTED, "truncated.mp4": ACCEPTED}
     rejected = manifest[manifest["status"] == REJECTED]
     assert all(str(mixed_folder) in e for e in rejected["error"]), rejected["error"].tolist()
+    cut = manifest[manifest["path"].str.endswith("truncated.mp4")].iloc[0]
+    assert "truncated.mp4" in cut["warnings"] and 0 < cut["frames"] < 6
+    strict = probe_sources(read_folder(mixed_folder), truncated="reject", progress=False)
+    assert strict.set_index(strict["path"].map(lambda p: Path(p).name)).loc["truncated.mp4", "status"] == REJECTED
     good = manifest[manifest["status"] == ACCEPTED]
+    good = good[good["warnings"] == ""]
     assert (good["frames"] == 6).all() and (good["width"] == 32).all()
     assert good["video_id"].str.len().eq(16).all() and good["video_id"].is_unique
     assert manifest["video_id"].is_unique

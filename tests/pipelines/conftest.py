@@ -27,10 +27,24 @@ def make_project(root: Path) -> Path:
     """conf/, pyproject.toml and an empty data/ under ``root``: a project Kedro can bootstrap."""
     shutil.copytree(REPO / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
     (root / "conf" / "local").mkdir()
+    # an absolute tracking URI per project: MLflow caches stores by URI, so two projects in one
+    # test process sharing "sqlite:///mlflow.db" would log into the first one's database
+    mlflow_conf = (REPO / "conf" / "base" / "mlflow.yml").read_text()
+    uri = f"sqlite:///{(root / 'mlflow.db').resolve()}"
+    (root / "conf" / "local" / "mlflow.yml").write_text(mlflow_conf.replace("sqlite:///mlflow.db", uri))
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copy(REPO / ".telemetry", root / ".telemetry")
     (root / "src").mkdir()
     (root / "data").mkdir()
+    return root
+
+
+def copy_project(source: Path, root: Path) -> Path:
+    """A copy of a project that has run (its data and MLflow database), so a test can change it
+    without touching the shared one."""
+    shutil.copytree(source, root)
+    local = root / "conf" / "local" / "mlflow.yml"
+    local.write_text(local.read_text().replace(str(source.resolve()), str(root.resolve())))
     return root
 
 

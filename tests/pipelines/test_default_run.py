@@ -14,7 +14,7 @@ import torch
 from actionlab.models import load_frame_encoder
 from actionlab.video import read_clip
 
-from .conftest import FAST_PARAMS, run_pipelines
+from .conftest import FAST_PARAMS, copy_project, run_pipelines
 
 pytestmark = pytest.mark.slow
 
@@ -87,14 +87,16 @@ def test_mlflow_run_holds_parameters_metrics_and_artifacts(default_project: Path
     assert (artifacts / "models" / "ssl_encoder.pt").is_file()
 
 
-def test_preprocessing_is_incremental(default_project: Path):
-    clips = default_project / "data/03_primary/clips"
+def test_preprocessing_is_incremental(default_project: Path, tmp_path: Path, monkeypatch):
+    project = copy_project(default_project, tmp_path / "project")  # the shared one stays as it is
+    monkeypatch.chdir(project)
+    clips = project / "data/03_primary/clips"
     before = {p.name: p.stat().st_mtime_ns for p in clips.glob("*.h5")}
-    run_pipelines(default_project, ["preprocessing"], FAST_PARAMS)
+    run_pipelines(project, ["preprocessing"], FAST_PARAMS)
     after = {p.name: p.stat().st_mtime_ns for p in clips.glob("*.h5")}
     assert after == before  # same videos, same parameters: nothing decoded or written again
     changed = {**FAST_PARAMS, "preprocessing": {**FAST_PARAMS["preprocessing"], "size": 48}}
-    run_pipelines(default_project, ["preprocessing"], changed)
+    run_pipelines(project, ["preprocessing"], changed)
     assert len(list(clips.glob("*.h5"))) == 2 * len(before)
-    index = pd.read_parquet(default_project / "data/03_primary/clip_index.parquet")
+    index = pd.read_parquet(project / "data/03_primary/clip_index.parquet")
     assert read_clip(clips / f"{index['clip_key'][0]}.h5")["frames"].shape[1:] == (48, 48, 3)

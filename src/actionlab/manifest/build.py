@@ -41,6 +41,56 @@ def _check_truncated(truncated: str) -> None:
         )
 
 
+FACTS = ("fps", "frames", "duration", "width", "height", "codec", "rotation")
+
+
+def probe_file(path: str | Path, *, truncated: str = "accept") -> dict[str, Any]:
+    """The facts of one video file (what the probe cache keeps): its content hash, probe facts
+    and a warning for a file shorter than its header says (accepted with its decodable frames
+    when ``truncated="accept"``). Raises VideoError (or OSError) naming the file when it cannot
+    be used; a bug in our code raises its own error (see ``actionlab.engine.is_own_bug``)."""
+    _check_truncated(truncated)
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: file not found; fix the path or remove the row.")
+    info = probe(path)
+    if info.truncated and truncated == "reject":
+        raise VideoError(
+            f"{path}: truncated: only {info.frames} frames decode, fewer than its header "
+            "lists; copy or download it again (or set ingestion.truncated=accept)."
+        )
+    facts = {k: getattr(info, k) for k in FACTS}
+    return {**facts, "video_hash": content_hash(path), "warnings": info.warning}
+
+
+def row_from_probe(row: dict[str, Any], facts: dict[str, Any] | None, error: str = "") -> dict[str, Any]:
+    """The manifest row of a source row given its file's facts (None with the ``error`` when the
+    file could not be probed): time-range checks, ``video_id``, ``status``, ``error``."""
+    path = Path(row["path"])
+    out = {k: v for k, v in row.items() if k not in PROBED}
+    out.update(status=REJECTED, video_id="", fps=np.nan, frames=0, duration=np.nan,
+               width=0, height=0, codec="", rotation=0, warnings="")  # fmt: skip
+    if row.get("error"):
+        return out
+    if facts is None:
+        out["error"] = error
+        return out
+    start, end = float(row.get("time_start", np.nan)), float(row.get("time_end", np.nan))
+    if not np.isnan(start) and not np.isnan(end) and end <= start:
+        out["error"] = f"{path}: empty time range [{start}, {end}); check the annotation."
+        return out
+    frames = _range_frames(facts["fps"], facts["frames"], facts["duration"], start, end)
+    if frames < 1:
+        out["error"] = f"{path}: no frames in the time range [{start}, {end}) of a {facts['duration']:.2f}s video."
+        return out
+    vid = facts["video_hash"]
+    if not (np.isnan(start) and np.isnan(end)):
+        vid = f"{vid}_{start:g}_{end:g}"
+    out.update({k: facts[k] for k in FACTS})
+    out.update(video_id=vid, frames=frames, status=ACCEPTED, error="", warnings=facts["warnings"])
+    return out
+
+
 def probe_row(row: dict[str, Any], *, truncated: str = "accept") -> dict[str, Any]:
     """Probe one source row into its manifest row (a pure function of the row and the file).
 
@@ -49,43 +99,15 @@ def probe_row(row: dict[str, Any], *, truncated: str = "accept") -> dict[str, An
     (empty when none). A file shorter than its header says (cut short, or a header that
     overstates the length) is accepted with a warning and its decodable frames when
     ``truncated="accept"``, rejected when ``"reject"``. Bad input becomes a ``rejected`` row;
-    a bug in our code raises (see ``actionlab.video.errors.is_own_bug``).
+    a bug in our code raises.
     """
     _check_truncated(truncated)
-    path = Path(row["path"])
-    out = {k: v for k, v in row.items() if k not in PROBED}
-    out.update(status=REJECTED, video_id="", fps=np.nan, frames=0, duration=np.nan,
-               width=0, height=0, codec="", rotation=0, warnings="")  # fmt: skip
     if row.get("error"):
-        return out
+        return row_from_probe(row, None)
     try:
-        if not path.is_file():
-            raise VideoError(f"{path}: file not found; fix the path or remove the row.")
-        info = probe(path)
-        if info.truncated and truncated == "reject":
-            raise VideoError(
-                f"{path}: truncated: only {info.frames} frames decode, fewer than its header "
-                "lists; copy or download it again (or set ingestion.truncated=accept)."
-            )
-        start, end = float(row.get("time_start", np.nan)), float(row.get("time_end", np.nan))
-        if not np.isnan(start) and not np.isnan(end) and end <= start:
-            raise VideoError(f"{path}: empty time range [{start}, {end}); check the annotation.")
-        frames = _range_frames(info.fps, info.frames, info.duration, start, end)
-        if frames < 1:
-            raise VideoError(
-                f"{path}: no frames in the time range [{start}, {end}) of a {info.duration:.2f}s video."
-            )
-        vid = content_hash(path)
-        if not (np.isnan(start) and np.isnan(end)):
-            vid = f"{vid}_{start:g}_{end:g}"
-        out.update(
-            video_id=vid, fps=info.fps, frames=frames, duration=info.duration,
-            width=info.width, height=info.height, codec=info.codec, rotation=info.rotation,
-            status=ACCEPTED, error="", warnings=info.warning,
-        )  # fmt: skip
+        return row_from_probe(row, probe_file(row["path"], truncated=truncated))
     except (VideoError, OSError) as err:
-        out["error"] = str(err)
-    return out
+        return row_from_probe(row, None, str(err))
 
 
 def probe_sources(
@@ -103,6 +125,12 @@ def probe_sources(
         probe_row(row, truncated=truncated)
         for row in tqdm(records, desc="probe videos", unit="video", disable=not progress)
     ]
+    return finish_manifest(rows)
+
+
+def finish_manifest(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Manifest rows as a table: columns in order, stable ids for rejected rows, and a
+    byte-identical second copy of a video rejected as a duplicate."""
     manifest = pd.DataFrame(rows)
     for column in MANIFEST_COLUMNS:
         if column not in manifest:

@@ -8,16 +8,18 @@ from typing import Any
 
 import pandas as pd
 
+from actionlab.engine import Batch, PartitionStore
 from actionlab.manifest import (
     ACCEPTED,
     SOURCES,
     assign_splits,
-    probe_sources,
     read_folder,
     read_kinetics_csv,
     read_labels_csv,
     rejection_report,
 )
+from actionlab.manifest.items import manifest_from_probes
+from actionlab.manifest.items import plan_probes as plan_probe_items
 from actionlab.synthetic import generate_dataset
 
 logger = logging.getLogger(__name__)
@@ -56,9 +58,18 @@ def _read_source(params: dict[str, Any]) -> pd.DataFrame:
     raise ValueError(f"ingestion.source={source!r} is not one of {SOURCES}.")
 
 
-def build_manifest(sources: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Probe every video and assign splits to the accepted ones (kept splits from a CSV win)."""
-    manifest = probe_sources(sources, progress=params.get("progress", True))
+def plan_probes(
+    video_sources: pd.DataFrame, params: dict[str, Any], runtime: dict[str, Any]
+) -> tuple[Batch, pd.DataFrame]:
+    """One probe item per video file, cached by (path, size, mtime): unchanged files are not
+    read again on a re-run."""
+    return plan_probe_items(video_sources, params["truncated"], runtime)
+
+
+def build_manifest(probe_plan: pd.DataFrame, probes: PartitionStore, params: dict[str, Any]) -> pd.DataFrame:
+    """The manifest from the probe records, with splits for the accepted videos (kept splits
+    from a CSV win)."""
+    manifest = manifest_from_probes(probe_plan, probes)
     accepted = manifest["status"] == ACCEPTED
     if not accepted.any():
         reasons = "\n".join(f"  {p}: {e}" for p, e in manifest[["path", "error"]].head(10).values)

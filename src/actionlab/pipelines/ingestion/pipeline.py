@@ -2,14 +2,26 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from actionlab.pipelines.ingestion.nodes import build_manifest, discover_videos, report_ingestion
+from actionlab.pipelines.ingestion.nodes import (
+    build_manifest,
+    discover_videos,
+    plan_probes,
+    report_ingestion,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(discover_videos, "params:ingestion", "video_sources", name="discover_videos"),
-            Node(build_manifest, ["video_sources", "params:ingestion"], "manifest", name="build_manifest"),
+            Node(
+                plan_probes, ["video_sources", "params:ingestion", "params:runtime"],
+                ["probes", "probe_plan"], name="plan_probes",
+            ),  # fmt: skip
+            Node(
+                build_manifest, ["probe_plan", "probes", "params:ingestion"], "manifest",
+                name="build_manifest",
+            ),  # fmt: skip
             Node(
                 report_ingestion, "manifest", ["rejected_videos", "ingestion_metrics"],
                 name="report_ingestion",
