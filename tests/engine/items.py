@@ -43,3 +43,14 @@ def same_failure(out: Path | None, x: int) -> dict:
 def scale(out: Path | None, x: int, shared: dict) -> dict:
     """Uses a large object shipped once per worker."""
     return {"y": x * int(shared["factor"]), "size": int(shared["blob"].size)}
+
+
+CALLS: list[int] = []  # group sizes seen by square_many (sequential executor: same process)
+
+
+def square_many(outs: list[Path], args: list[dict]) -> list[dict]:
+    """Several items at once; fails the whole group when one argument is bad."""
+    CALLS.append(len(outs))
+    if any(a.get("fail_unless") and not Path(a["fail_unless"]).exists() for a in args):
+        raise ValueError("one bad item in the group")
+    return [square(out, **a) for out, a in zip(outs, args, strict=True)]

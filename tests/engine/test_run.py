@@ -81,8 +81,8 @@ def test_a_bug_in_our_code_stops_the_run_with_its_traceback(tmp_path: Path):
 
 def test_the_same_error_on_every_item_stops_early(tmp_path: Path):
     store = PartitionStore(tmp_path / "store")
-    items = [Item(f"k{x}", {"x": x}) for x in range(20)]
-    with pytest.raises(RunStopped, match="first 5 items all failed with the same error"):
+    items = [Item(f"k{x}", {"x": x}) for x in range(40)]
+    with pytest.raises(RunStopped, match="first 20 items all failed with the same error"):
         run_items(fns.same_failure, items, store, runtime(), stage="same")
 
 
@@ -116,3 +116,21 @@ def test_stale_items_are_listed_and_removed_only_on_request(tmp_path: Path):
     Batch("s", fns.square, [Item("k0", {"x": 0})], runtime(remove_stale=True)).run(store)
     assert store.done_keys() == {"k0"}
     assert sorted(p.name for p in (tmp_path / "store").glob("*.npy")) == ["k0.npy"]
+
+
+def test_grouped_items_run_together_and_a_failed_group_runs_one_by_one(tmp_path: Path):
+    from actionlab.engine import Grouped
+
+    fns.CALLS.clear()
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    flag = tmp_path / "never"
+    items = [Item(f"k{x}", {"x": x, "fail_unless": str(flag) if x == 4 else None}) for x in range(7)]
+    fn = Grouped(fns.square, fns.square_many, size=3)
+    out = run_items(fn, items, store, runtime(), stage="grouped")
+    assert fns.CALLS == [3, 3, 1]  # groups [0-2] [3-5] [6]; [3-5] failed and ran singly
+    assert [o.status for o in out] == [DONE] * 4 + [FAILED] + [DONE] * 2
+    assert [o.record.get("y") for o in out if o.status == DONE] == [0, 1, 4, 9, 25, 36]
+    for x in (0, 1, 2, 6):
+        with store.open(f"k{x}") as handle:
+            assert np.load(handle).tolist() == [x * x] * 3
+    assert "k4" not in store.done_keys()

@@ -95,3 +95,23 @@ def embed_item(
         "frames": len(frames),
         "seconds": seconds,
     }
+
+
+def embed_items(
+    outs: list[Path],
+    args: list[dict[str, Any]],
+    shared: Any = None,
+) -> list[dict[str, Any]]:
+    """Encode several stored clips in one call: their frames share the forward passes (GPU
+    batches across clips); each clip's features go to its own ``out``."""
+    clips = [a["read"]() for a in args]
+    encoder = _encoder(args[0]["spec"], shared)
+    started = time.perf_counter()
+    results = encoder.encode_many(clips)
+    seconds = (time.perf_counter() - started) / len(clips)
+    records = []
+    for out, frames, (features, embedding) in zip(outs, clips, results, strict=True):
+        with open(out, "wb") as handle:
+            np.savez(handle, frame_features=features.astype(np.float32), embedding=embedding.astype(np.float32))
+        records.append({"embedding": embedding.astype(np.float32).tolist(), "frames": len(frames), "seconds": seconds})
+    return records

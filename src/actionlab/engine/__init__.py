@@ -8,6 +8,7 @@ from actionlab.engine.run import (
     DONE,
     FAILED,
     Batch,
+    Grouped,
     Item,
     Outcome,
     current_threads,
@@ -16,7 +17,7 @@ from actionlab.engine.run import (
 from actionlab.engine.store import PartitionStore
 
 __all__ = [
-    "Batch", "CACHED", "DONE", "EXECUTORS", "FAILED", "Item", "ItemTimeout", "Outcome", "PartitionStore",
+    "Batch", "CACHED", "DONE", "EXECUTORS", "FAILED", "Grouped", "Item", "ItemTimeout", "Outcome", "PartitionStore",
     "RunStopped", "RuntimeConfig", "atomic_path", "clean_temp", "current_threads", "is_own_bug",
     "is_temp", "run_items", "write_bytes",
 ]  # fmt: skip

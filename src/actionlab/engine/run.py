@@ -31,7 +31,9 @@ from actionlab.engine.store import PartitionStore
 
 logger = logging.getLogger(__name__)
 DONE, CACHED, FAILED = "done", "cached", "failed"
-SAME_ERROR_STOP = 5  # this many failures in a row with one error shape and no success: stop
+# this many failures in a row with one error shape, before any success: a set-up problem
+# (missing weights, a wrong path for every file), not bad videos; stop
+SAME_ERROR_STOP = 20
 ItemFn = Callable[..., dict[str, Any]]
 
 
@@ -203,12 +205,61 @@ def _init_worker(threads: int, shared: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------- executors
+@dataclass(frozen=True)
+class Grouped:
+    """An item function that can also run several items in one call (a GPU batch across clips).
+
+    ``many(outs, args, shared=...)`` gets the items' output paths and arguments and returns
+    their records in order. The sequential executor (the one used for a GPU) calls it for
+    ``size`` items at a time; pools and clusters call ``one`` per item. When a group fails,
+    its items run again one by one, so one bad clip fails alone.
+    """
+
+    one: ItemFn
+    many: Callable[..., list[dict[str, Any]]]
+    size: int
+
+    def __call__(self, out: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.one(out, **kwargs)
+
+
+def execute_group(
+    fn: Grouped, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig, shared: Any
+) -> list[Outcome] | None:
+    """Run ``items`` in one ``fn.many`` call; None when it failed (the caller retries singly)."""
+    started = time.perf_counter()
+    timeout = runtime.item_timeout_s * len(items) if runtime.item_timeout_s else None
+    try:
+        with contextlib.ExitStack() as stack, _alarm(timeout):
+            outs = [stack.enter_context(store.writing(item.key)) for item in items]
+            extra = {"shared": shared} if shared is not None else {}
+            records = fn.many(outs, [item.args for item in items], **extra)
+    except Exception as exc:
+        if is_own_bug(exc):  # not the items' fault: stop the run with the traceback
+            error, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+            return [Outcome(item.key, FAILED, error=error, bug=True, traceback=tb) for item in items]
+        logger.info("a group of %d items failed (%s: %s); running them one by one", len(items), type(exc).__name__, exc)
+        return None
+    seconds = (time.perf_counter() - started) / len(items)
+    for item, record in zip(items, records, strict=True):
+        store.write_record(item.key, record)
+    return [Outcome(item.key, DONE, record, seconds=seconds) for item, record in zip(items, records, strict=True)]
+
+
 def _sequential(
     fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig, shared: Any
 ) -> Iterator[Outcome]:
     threads = runtime.threads_per_worker()
-    for item in items:
-        yield execute(fn, item, store, threads, runtime.item_timeout_s, shared=shared)
+    limit_threads(threads)
+    size = fn.size if isinstance(fn, Grouped) else 1
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        grouped = execute_group(fn, chunk, store, runtime, shared) if size > 1 else None
+        if grouped is not None:
+            yield from grouped
+            continue
+        for item in chunk:
+            yield execute(fn, item, store, threads, runtime.item_timeout_s, shared=shared)
 
 
 def _processes(

@@ -13,8 +13,8 @@ import pandas as pd
 import torch
 
 from actionlab.encoders import build_encoder
-from actionlab.encoders.items import embed_item, embedding_key
-from actionlab.engine import Batch, Item, PartitionStore
+from actionlab.encoders.items import embed_item, embed_items, embedding_key
+from actionlab.engine import Batch, Grouped, Item, PartitionStore
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
 from actionlab.models.frame_encoder import frame_encoder_state
@@ -65,7 +65,10 @@ def plan_embeddings(
     if device.type == "cuda":  # one GPU: the driver feeds it; worker processes would contend for it
         runtime = {**runtime, "executor": "sequential"}
     logger.info("Embedding %d clips with encoder %r on %s", len(items), name, device)
-    return Batch("embed clips", embed_item, items, runtime, shared=frame_encoder_state(ssl) if ssl else None), rows[TABLE_COLUMNS].reset_index(drop=True)
+    # a group of clips shares forward passes: about batch_size frames (two streams of num_frames)
+    group = max(1, int(params["batch_size"]) // (2 * int(params["num_frames"])))
+    fn = Grouped(embed_item, embed_items, size=group)
+    return Batch("embed clips", fn, items, runtime, shared=frame_encoder_state(ssl) if ssl else None), rows[TABLE_COLUMNS].reset_index(drop=True)
 
 
 def collect_embeddings(
