@@ -11,12 +11,12 @@ import pandas as pd
 from actionlab.manifest import (
     ACCEPTED,
     SOURCES,
-    assign_splits,
     probe_sources,
     read_folder,
     read_kinetics_csv,
     read_labels_csv,
     rejection_report,
+    update_split_table,
 )
 from actionlab.synthetic import generate_dataset
 
@@ -24,20 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 def discover_videos(params: dict[str, Any]) -> pd.DataFrame:
-    """The source table for ``ingestion.source``, with ``ingestion.group_column`` as its group."""
-    sources = _read_source(params)
-    column = params.get("group_column") or "group"
-    if column != "group":
-        if column not in sources:
-            raise ValueError(
-                f"ingestion.group_column={column!r} is not a column of the source "
-                f"(columns: {list(sources.columns)})."
-            )
-        sources["group"] = sources[column].astype(str)
-    return sources
+    """The source table for ``ingestion.source``, grouped by ``ingestion.group_column`` (null:
+    no groups; the default ``group`` is used when the source has it)."""
+    return _read_source(params, params.get("group_column", "group"))
 
 
-def _read_source(params: dict[str, Any]) -> pd.DataFrame:
+def _read_source(params: dict[str, Any], group_column: str | None) -> pd.DataFrame:
     """The synthetic source writes the built-in videos into ``ingestion.root`` first when that
     folder has no ``labels.csv`` yet."""
     source, root = params["source"], Path(params["root"])
@@ -46,18 +38,22 @@ def _read_source(params: dict[str, Any]) -> pd.DataFrame:
         if not (root / "labels.csv").is_file():
             logger.info("Writing the built-in synthetic action videos to %s", root)
             generate_dataset(root, **params["synthetic"])
-        return read_labels_csv(root / "labels.csv")
+        return read_labels_csv(root / "labels.csv", group_column)
     if source == "folder":
-        return read_folder(root, extensions)
+        return read_folder(root, extensions, group_column)
     if source == "labels_csv":
-        return read_labels_csv(root)
+        return read_labels_csv(root, group_column)
     if source == "kinetics_csv":
-        return read_kinetics_csv(root, params.get("kinetics_video_dir"), extensions)
+        return read_kinetics_csv(root, params.get("kinetics_video_dir"), extensions, group_column)
     raise ValueError(f"ingestion.source={source!r} is not one of {SOURCES}.")
 
 
-def build_manifest(sources: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Probe every video and assign splits to the accepted ones (kept splits from a CSV win)."""
+def build_manifest(
+    sources: pd.DataFrame, previous_splits: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Probe every video and give the accepted ones their split from the saved split table
+    (a split from the CSV wins; see ``update_split_table``); returns the manifest and the new
+    split table."""
     manifest = probe_sources(sources, progress=params.get("progress", True))
     accepted = manifest["status"] == ACCEPTED
     if not accepted.any():
@@ -66,20 +62,17 @@ def build_manifest(sources: pd.DataFrame, params: dict[str, Any]) -> pd.DataFram
             f"Every one of the {len(manifest)} videos from ingestion.root={params['root']!r} was "
             f"rejected; first reasons:\n{reasons}"
         )
-    given = manifest["split"].astype(str) != ""
-    todo = accepted & ~given
-    if todo.any():
-        groups = manifest.loc[todo, "group"] if (manifest.loc[todo, "group"] != "").all() else None
-        manifest.loc[todo, "split"] = assign_splits(
-            manifest.loc[todo, "label"], groups,
-            fractions=params["split"]["fractions"], seed=params["split"]["seed"],
-        )  # fmt: skip
-    manifest.loc[~accepted, "split"] = ""
+    splits = update_split_table(
+        manifest[accepted], previous_splits,
+        fractions=params["split"]["fractions"], seed=params["split"]["seed"],
+    )  # fmt: skip
+    split_of = splits.set_index("video_id")["split"]
+    manifest["split"] = manifest["video_id"].map(split_of).where(accepted, "").fillna("")
     logger.info(
         "Manifest: %d accepted, %d rejected; splits %s",
         accepted.sum(), (~accepted).sum(), manifest.loc[accepted, "split"].value_counts().to_dict(),
     )  # fmt: skip
-    return manifest
+    return manifest, splits
 
 
 def report_ingestion(manifest: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
