@@ -204,6 +204,12 @@ def _made_with(table: pd.DataFrame) -> tuple[int, dict[str, float]] | None:
     return seed, fractions
 
 
+def _text(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as text with empty cells as ``""`` (all ``""`` when the column is absent)."""
+    values = table[column] if column in table else pd.Series("", index=table.index)
+    return values.fillna("").astype(str).to_numpy()
+
+
 def _majority(splits: pd.Series) -> str:
     counts = splits.value_counts()
     return min(counts.index, key=lambda s: (-counts[s], SPLITS.index(s)))
@@ -258,12 +264,7 @@ def update_split_table(
                 seed, fr,
             )  # fmt: skip
             old = old.iloc[0:0]
-    def text(column: str) -> np.ndarray:
-        values = videos[column] if column in videos else pd.Series("", index=videos.index)
-        return values.fillna("").astype(str).to_numpy()
-
-    table = pd.DataFrame({"video_id": text("video_id"), "split": text("split"),
-                          "group": text("group"), "label": text("label")})  # fmt: skip
+    table = pd.DataFrame({c: _text(videos, c) for c in ("video_id", "split", "group", "label")})
     table = table.drop_duplicates("video_id").reset_index(drop=True)
     table["split"] = table["split"].map(normalize_split)
     table["source"] = np.where(table["split"] != "", FROM_CSV, "")
@@ -282,8 +283,8 @@ def update_split_table(
     new = table["split"] == ""
     if new.any():
         batch = _batch_fractions(fr, table.loc[table["source"] == ASSIGNED, "split"], new.sum())
-        groups = table.loc[new, "group"].where(table.loc[new, "group"] != "",
-                                               table.loc[new, "video_id"])  # fmt: skip
+        own = "video:" + table.loc[new, "video_id"]  # a video without a group is its own
+        groups = table.loc[new, "group"].where(table.loc[new, "group"] != "", own)
         table.loc[new, "split"] = assign_splits(
             table.loc[new, "label"], groups, fractions=batch, seed=seed
         )
