@@ -100,3 +100,135 @@ def test_kinetics_csv_is_resolved_by_youtube_id_and_cut_by_time(tmp_path):
 def test_missing_root_names_the_parameter(tmp_path):
     with pytest.raises(FileNotFoundError, match="ingestion.root"):
         read_folder(tmp_path / "nope")
+
+
+def _touch(path: Path) -> Path:
+    """A stand-in video: the sources only check that a file exists (probing decodes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x00")
+    return path
+
+
+def test_labels_csv_rejects_bad_rows_with_their_line_number(tmp_path):
+    for name in ("a", "b", "c", "d", "e", "f"):
+        _touch(tmp_path / "clips" / f"{name}.mp4")
+    csv = tmp_path / "labels.csv"
+    csv.write_text(
+        "path,label,split,time_start,time_end\n"  # line 1
+        "clips/a.mp4,wave,train,,\n"  # 2: good, whole video
+        "\n"  # 3: blank, skipped
+        "clips/b.mp4,,val,,\n"  # 4: no label
+        ",wave,test,,\n"  # 5: no path
+        "clips/missing.mp4,wave,,,\n"  # 6: no file
+        "clips/c.mp4,clap,holdout,,\n"  # 7: unknown split
+        "clips/d.mp4,clap, Validate ,1,0.5\n"  # 8: end before start
+        "clips/e.mp4,clap,dev,abc,2\n"  # 9: not a number
+        '"clips/f.mp4",clap,Testing,0.5,2\n'  # 10: good, cut
+    )
+    table = read_labels_csv(csv)
+    errors = table["error"].tolist()
+    assert errors[0] == "" and errors[-1] == ""
+    assert errors[1] == "labels.csv line 4: missing label; give the row a label"
+    assert errors[2].startswith("labels.csv line 5: missing path")
+    assert errors[3].startswith("labels.csv line 6: file not found") and "missing.mp4" in errors[3]
+    assert errors[4].startswith("labels.csv line 7: unknown split 'holdout'; use one of train, val, test")
+    assert errors[5] == "labels.csv line 8: time_end 0.5 is not after time_start 1; check the annotation"
+    assert errors[6].startswith("labels.csv line 9: time_start 'abc' is not a number of seconds")
+    assert table["split"].tolist() == ["train", "val", "test", "", "", "val", "val", "test"]
+    assert np.isnan(table["time_start"][0]) and table["time_start"].iloc[-1] == 0.5
+    manifest = probe_sources(table, progress=False)
+    assert manifest["video_id"].is_unique
+    assert manifest.loc[1:6, "status"].eq(REJECTED).all()
+    assert manifest.loc[1:6, "error"].tolist() == errors[1:7]
+
+
+def test_labels_csv_whole_file_problems_raise_with_the_file_and_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ingestion.root.*labels CSV not found"):
+        read_labels_csv(tmp_path / "nope.csv")
+    csv = tmp_path / "labels.csv"
+    csv.write_text("file,label\na.mp4,wave\n")
+    with pytest.raises(ValueError, match=r"labels.csv: the labels CSV needs a 'path' column"):
+        read_labels_csv(csv)
+    csv.write_text("")
+    with pytest.raises(ValueError, match="the CSV is empty"):
+        read_labels_csv(csv)
+
+
+def test_a_group_column_with_gaps_names_the_lines_and_the_fix(tmp_path):
+    for name in ("a", "b", "c", "d"):
+        _touch(tmp_path / f"{name}.mp4")
+    csv = tmp_path / "labels.csv"
+    csv.write_text("path,label,person\na.mp4,wave,P1\nb.mp4,wave,\nc.mp4,clap,P2\nd.mp4,clap, \nx.mp4,clap,\n")
+    with pytest.raises(ValueError) as info:
+        read_labels_csv(csv, group_column="person")
+    message = str(info.value)
+    # line 6 (no file) is rejected anyway, so its empty cell is not in the way
+    assert "'person'" in message and "2 rows (lines 3, 5)" in message
+    assert "fill the column" in message and "ingestion.group_column to null" in message
+    table = read_labels_csv(csv, group_column=None)
+    assert (table["group"] == "").all()
+
+
+def test_group_column_defaults_to_group_when_present_and_else_none(tmp_path):
+    _touch(tmp_path / "a.mp4")
+    _touch(tmp_path / "b.mp4")
+    csv = tmp_path / "labels.csv"
+    csv.write_text("path,label,person\na.mp4,wave,P1\nb.mp4,clap,P2\n")
+    assert read_labels_csv(csv)["group"].tolist() == ["", ""]  # no `group` column: no groups
+    assert read_labels_csv(csv, group_column="person")["group"].tolist() == ["P1", "P2"]
+    with pytest.raises(ValueError, match="ingestion.group_column='actor' is not a column"):
+        read_labels_csv(csv, group_column="actor")
+    with pytest.raises(ValueError, match="ingestion.group_column='person' is not a column"):
+        read_folder(_folder_with_one_video(tmp_path), group_column="person")
+
+
+def _folder_with_one_video(tmp_path: Path) -> Path:
+    _touch(tmp_path / "folder" / "wave" / "a.mp4")
+    return tmp_path / "folder"
+
+
+def test_kinetics_csv_rejects_bad_rows_with_their_line_number(tmp_path):
+    vids = tmp_path / "vids"
+    _touch(vids / "abcdefghijk.mp4")
+    _touch(vids / "cutcutcut01_000004_000014.mp4")
+    _touch(vids / "cutcutcut01_000020_000030.mp4")
+    csv = tmp_path / "val.csv"
+    csv.write_text(
+        "label,youtube_id,time_start,time_end,split\n"  # 1
+        "juggling,abcdefghijk,1,2.5,validate\n"  # 2: good
+        "juggling,abcdefghijk,,,train\n"  # 3: both empty: the whole video
+        "juggling,abcdefghijk,,10,train\n"  # 4: one time empty
+        "juggling,abcdefghijk,x,10,train\n"  # 5: not a number
+        "juggling,abcdefghijk,5,5,train\n"  # 6: empty range
+        "juggling,,0,10,train\n"  # 7: no id
+        ",abcdefghijk,0,10,train\n"  # 8: no label
+        "juggling,zzzzzzzzzzz,0,10,train\n"  # 9: no file
+        "juggling,abcdefghijk,0,10,bogus\n"  # 10: unknown split
+        "juggling,cutcutcut01,20,30,test\n"  # 11: an already-cut file, taken whole
+    )
+    table = read_kinetics_csv(csv, vids)
+    errors = table["error"].tolist()
+    assert errors[0] == errors[1] == errors[9] == ""
+    assert table["split"][0] == "val" and np.isnan(table["time_start"][1]) and np.isnan(table["time_end"][1])
+    assert errors[2] == "val.csv line 4: time_start is empty; give both times, or neither for the whole video"
+    assert errors[3].startswith("val.csv line 5: time_start 'x' is not a number of seconds")
+    assert errors[4] == "val.csv line 6: time_end 5 is not after time_start 5; check the annotation"
+    assert errors[5].startswith("val.csv line 7: missing youtube_id")
+    assert errors[6] == "val.csv line 8: missing label; give the row a label"
+    assert errors[7].startswith("val.csv line 9: no local file for youtube_id zzzzzzzzzzz")
+    assert errors[8].startswith("val.csv line 10: unknown split 'bogus'")
+    assert Path(table["path"][9]).name == "cutcutcut01_000020_000030.mp4"
+    assert np.isnan(table["time_start"][9])
+    manifest = probe_sources(table, progress=False)
+    assert manifest.loc[2:8, "status"].eq(REJECTED).all()
+    assert manifest.loc[2:8, "error"].tolist() == errors[2:9]
+
+
+def test_kinetics_csv_whole_file_problems_raise(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("label,youtube_id,time_start\njuggling,abcdefghijk,1\n")
+    with pytest.raises(ValueError, match=r"train.csv: a Kinetics CSV needs columns .*time_end"):
+        read_kinetics_csv(csv)
+    csv.write_text("label,youtube_id,time_start,time_end\njuggling,abcdefghijk,1,2\n")
+    with pytest.raises(FileNotFoundError, match="ingestion.kinetics_video_dir"):
+        read_kinetics_csv(csv, tmp_path / "nope")

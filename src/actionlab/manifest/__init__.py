@@ -8,9 +8,16 @@ from actionlab.manifest.build import (
     rejection_report,
 )
 from actionlab.manifest.sources import SOURCES, read_folder, read_kinetics_csv, read_labels_csv
-from actionlab.manifest.splits import SPLITS, assign_splits
+from actionlab.manifest.splits import (
+    SPLIT_TABLE_COLUMNS,
+    SPLITS,
+    assign_splits,
+    normalize_split,
+    update_split_table,
+)
 
 __all__ = [
-    "ACCEPTED", "MANIFEST_COLUMNS", "REJECTED", "SOURCES", "SPLITS", "assign_splits",
-    "probe_sources", "read_folder", "read_kinetics_csv", "read_labels_csv", "rejection_report",
+    "ACCEPTED", "MANIFEST_COLUMNS", "REJECTED", "SOURCES", "SPLITS", "SPLIT_TABLE_COLUMNS",
+    "assign_splits", "normalize_split", "probe_sources", "read_folder", "read_kinetics_csv",
+    "read_labels_csv", "rejection_report", "update_split_table",
 ]  # fmt: skip

@@ -12,11 +12,11 @@ from actionlab.engine import Batch, PartitionStore
 from actionlab.manifest import (
     ACCEPTED,
     SOURCES,
-    assign_splits,
     read_folder,
     read_kinetics_csv,
     read_labels_csv,
     rejection_report,
+    update_split_table,
 )
 from actionlab.manifest.items import manifest_from_probes
 from actionlab.manifest.items import plan_probes as plan_probe_items
@@ -26,20 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 def discover_videos(params: dict[str, Any]) -> pd.DataFrame:
-    """The source table for ``ingestion.source``, with ``ingestion.group_column`` as its group."""
-    sources = _read_source(params)
-    column = params.get("group_column") or "group"
-    if column != "group":
-        if column not in sources:
-            raise ValueError(
-                f"ingestion.group_column={column!r} is not a column of the source "
-                f"(columns: {list(sources.columns)})."
-            )
-        sources["group"] = sources[column].astype(str)
-    return sources
+    """The source table for ``ingestion.source``, grouped by ``ingestion.group_column`` (null:
+    no groups; the default ``group`` is used when the source has it)."""
+    return _read_source(params, params.get("group_column", "group"))
 
 
-def _read_source(params: dict[str, Any]) -> pd.DataFrame:
+def _read_source(params: dict[str, Any], group_column: str | None) -> pd.DataFrame:
     """The synthetic source writes the built-in videos into ``ingestion.root`` first when that
     folder has no ``labels.csv`` yet."""
     source, root = params["source"], Path(params["root"])
@@ -48,13 +40,13 @@ def _read_source(params: dict[str, Any]) -> pd.DataFrame:
         if not (root / "labels.csv").is_file():
             logger.info("Writing the built-in synthetic action videos to %s", root)
             generate_dataset(root, **params["synthetic"])
-        return read_labels_csv(root / "labels.csv")
+        return read_labels_csv(root / "labels.csv", group_column)
     if source == "folder":
-        return read_folder(root, extensions)
+        return read_folder(root, extensions, group_column)
     if source == "labels_csv":
-        return read_labels_csv(root)
+        return read_labels_csv(root, group_column)
     if source == "kinetics_csv":
-        return read_kinetics_csv(root, params.get("kinetics_video_dir"), extensions)
+        return read_kinetics_csv(root, params.get("kinetics_video_dir"), extensions, group_column)
     raise ValueError(f"ingestion.source={source!r} is not one of {SOURCES}.")
 
 
@@ -66,9 +58,11 @@ def plan_probes(
     return plan_probe_items(video_sources, params["truncated"], runtime)
 
 
-def build_manifest(probe_plan: pd.DataFrame, probes: PartitionStore, params: dict[str, Any]) -> pd.DataFrame:
-    """The manifest from the probe records, with splits for the accepted videos (kept splits
-    from a CSV win)."""
+def build_manifest(
+    probe_plan: pd.DataFrame, probes: PartitionStore, previous_splits: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The manifest from the probe records, the accepted videos with their split from the saved
+    split table (a split from the CSV wins; see ``update_split_table``), and the new table."""
     manifest = manifest_from_probes(probe_plan, probes)
     accepted = manifest["status"] == ACCEPTED
     if not accepted.any():
@@ -77,20 +71,17 @@ def build_manifest(probe_plan: pd.DataFrame, probes: PartitionStore, params: dic
             f"Every one of the {len(manifest)} videos from ingestion.root={params['root']!r} was "
             f"rejected; first reasons:\n{reasons}"
         )
-    given = manifest["split"].astype(str) != ""
-    todo = accepted & ~given
-    if todo.any():
-        groups = manifest.loc[todo, "group"] if (manifest.loc[todo, "group"] != "").all() else None
-        manifest.loc[todo, "split"] = assign_splits(
-            manifest.loc[todo, "label"], groups,
-            fractions=params["split"]["fractions"], seed=params["split"]["seed"],
-        )  # fmt: skip
-    manifest.loc[~accepted, "split"] = ""
+    splits = update_split_table(
+        manifest[accepted], previous_splits,
+        fractions=params["split"]["fractions"], seed=params["split"]["seed"],
+    )  # fmt: skip
+    split_of = splits.set_index("video_id")["split"]
+    manifest["split"] = manifest["video_id"].map(split_of).where(accepted, "").fillna("")
     logger.info(
         "Manifest: %d accepted, %d rejected; splits %s",
         accepted.sum(), (~accepted).sum(), manifest.loc[accepted, "split"].value_counts().to_dict(),
     )  # fmt: skip
-    return manifest
+    return manifest, splits
 
 
 def report_ingestion(manifest: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:

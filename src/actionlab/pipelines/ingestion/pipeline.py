@@ -19,8 +19,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["probes", "probe_plan"], name="plan_probes",
             ),  # fmt: skip
             Node(
-                build_manifest, ["probe_plan", "probes", "params:ingestion"], "manifest",
-                name="build_manifest",
+                build_manifest, ["probe_plan", "probes", "previous_splits", "params:ingestion"],
+                ["manifest", "splits"], name="build_manifest",
             ),  # fmt: skip
             Node(
                 report_ingestion, "manifest", ["rejected_videos", "ingestion_metrics"],
