@@ -97,6 +97,7 @@ class Outcome:
 
 # ---------------------------------------------------------------------------------- worker side
 THREADS_VAR = "ACTIONLAB_THREADS"
+THREAD_VARS = (THREADS_VAR, "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def current_threads() -> int | None:
@@ -107,7 +108,7 @@ def current_threads() -> int | None:
 
 def limit_threads(n: int) -> None:
     """Cap torch, OpenCV and BLAS/OpenMP threads in this process (workers x threads <= cores)."""
-    for var in (THREADS_VAR, "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in THREAD_VARS:
         os.environ[var] = str(n)
     with contextlib.suppress(ImportError):
         import cv2
@@ -175,7 +176,7 @@ def execute(
     fn: ItemFn,
     item: Item,
     store: PartitionStore,
-    threads: int,
+    threads: int | None,
     timeout: float | None,
     *,
     shared: Any = None,
@@ -183,7 +184,8 @@ def execute(
     """Run one item where this is called (worker or driver): data, then record; never raises for
     a failure of the item itself. ``shared`` (or, in a pool worker, what the pool was started
     with) is passed to ``fn`` as ``shared=`` when there is one."""
-    limit_threads(threads)
+    if threads is not None:
+        limit_threads(threads)
     shared = _WORKER.get("shared") if shared is None else shared
     kwargs = dict(item.args, **({"shared": shared} if shared is not None else {}))
     started = time.perf_counter()
@@ -249,17 +251,41 @@ def execute_group(
 def _sequential(
     fn: ItemFn, items: Sequence[Item], store: PartitionStore, runtime: RuntimeConfig, shared: Any
 ) -> Iterator[Outcome]:
-    threads = runtime.threads_per_worker()
-    limit_threads(threads)
     size = fn.size if isinstance(fn, Grouped) else 1
-    for start in range(0, len(items), size):
-        chunk = items[start : start + size]
-        grouped = execute_group(fn, chunk, store, runtime, shared) if size > 1 else None
-        if grouped is not None:
-            yield from grouped
-            continue
-        for item in chunk:
-            yield execute(fn, item, store, threads, runtime.item_timeout_s, shared=shared)
+    with _threads_restored():
+        limit_threads(runtime.threads_per_worker())
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            grouped = execute_group(fn, chunk, store, runtime, shared) if size > 1 else None
+            if grouped is not None:
+                yield from grouped
+                continue
+            for item in chunk:
+                yield execute(fn, item, store, None, runtime.item_timeout_s, shared=shared)
+
+
+@contextlib.contextmanager
+def _threads_restored() -> Iterator[None]:
+    """Put this process's thread settings back after running items in it (the driver)."""
+    import sys
+
+    env = {var: os.environ.get(var) for var in THREAD_VARS}
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    cv2 = sys.modules.get("cv2")
+    cv2_threads = cv2.getNumThreads() if cv2 is not None else None
+    try:
+        yield
+    finally:
+        for var, value in env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        if torch_threads is not None:
+            sys.modules["torch"].set_num_threads(torch_threads)
+        if cv2_threads is not None:
+            sys.modules["cv2"].setNumThreads(cv2_threads)
 
 
 def _processes(
