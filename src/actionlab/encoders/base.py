@@ -5,14 +5,18 @@ Every encoder maps a uint8 clip (T, H, W, 3) to
 * ``frame_features``: float32 (T', D) - per-frame features (T' = T) for frame models, or
   per-window features for clip models (T' = number of sliding windows);
 * ``clip_embedding``: float32 (D_clip,) - one vector per clip;
-* ``encode``: both at once, sharing the expensive work.
+* ``encode``: both at once, sharing the expensive work;
+* ``encode_many``: ``encode`` for a few clips at once. Torch encoders run the forward passes of
+  all the given clips together in chunks of ``batch_size`` frames (video models: windows), so
+  short clips still fill the accelerator; the results equal per-clip ``encode`` (every model
+  here is per-sample in eval mode; only floating-point summation order may differ).
 """
 
 from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -103,6 +107,10 @@ class Encoder(ABC):
     def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (T, H, W, 3) -> (frame_features float32 (T', D), clip_embedding float32 (D_clip,))."""
 
+    def encode_many(self, clips: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``encode`` of each clip, in order (torch encoders batch the clips together)."""
+        return [self.encode(clip) for clip in clips]
+
     def frame_features(self, clip: np.ndarray) -> np.ndarray:
         """Per-frame (or per-window) feature sequence, float32 (T', D)."""
         return self.encode(clip)[0]
@@ -130,6 +138,10 @@ def _to_numpy(x: torch.Tensor) -> np.ndarray:
     return x.detach().float().cpu().numpy().astype(np.float32, copy=False)
 
 
+# ``take(a, b)``: model inputs of rows a..b (frames or windows) of one clip.
+RowSource = Callable[[int, int], torch.Tensor]
+
+
 class TorchEncoder(Encoder):
     """An encoder backed by a torch module ``model`` on ``device`` (``auto``: CUDA when present)."""
 
@@ -143,6 +155,59 @@ class TorchEncoder(Encoder):
     def attach(self, model: torch.nn.Module) -> None:
         """Use ``model``: moved to this encoder's device, in eval mode (in place)."""
         self.model = model.to(self.device).eval()
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch of model inputs on ``self.device`` -> (B, D)."""
+
+    def _forward_rows(
+        self, sources: Sequence[tuple[RowSource, int]], batch: int
+    ) -> list[np.ndarray]:
+        """Run ``forward`` over the rows of all ``sources`` (``(take, rows)`` per clip) in chunks
+        of ``batch`` rows that span clip boundaries; return each clip's outputs (rows, D).
+
+        All rows must have the same shape and every clip at least one row. Call under
+        ``torch.inference_mode``.
+        """
+        outs: list[torch.Tensor] = []
+        pending: list[torch.Tensor] = []
+        filled = 0
+        for take, rows in sources:
+            start = 0
+            while start < rows:
+                stop = min(rows, start + batch - filled)
+                pending.append(take(start, stop))
+                filled += stop - start
+                start = stop
+                if filled == batch:
+                    outs.append(self._forward_chunk(pending))
+                    pending, filled = [], 0
+        if pending:
+            outs.append(self._forward_chunk(pending))
+        if not outs:
+            return []
+        flat = _to_numpy(torch.cat(outs).flatten(1))
+        bounds = np.cumsum([rows for _, rows in sources])[:-1]
+        return np.split(flat, bounds)
+
+    def _forward_chunk(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        x = parts[0] if len(parts) == 1 else torch.cat(parts)
+        return self.forward(x.to(self.device))
+
+    def _forward_grouped(
+        self, sources: Sequence[tuple[RowSource, int, tuple[int, ...]]], batch: int
+    ) -> list[np.ndarray]:
+        """``_forward_rows`` per group of clips whose rows share a shape (third item); the
+        outputs come back in the order of ``sources``."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (_, _, shape) in enumerate(sources):
+            groups.setdefault(tuple(shape), []).append(i)
+        results: list[np.ndarray | None] = [None] * len(sources)
+        for members in groups.values():
+            outs = self._forward_rows([sources[i][:2] for i in members], batch)
+            for i, out in zip(members, outs, strict=True):
+                results[i] = out
+        return [out for out in results if out is not None]
 
 
 class FrameModelEncoder(TorchEncoder):
@@ -159,19 +224,31 @@ class FrameModelEncoder(TorchEncoder):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) on ``self.device`` -> (B, D)."""
 
-    def frame_features(self, clip: np.ndarray) -> np.ndarray:
-        clip = check_clip(clip)
+    def frame_features_many(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per-frame features (T_i, D) of each clip; frames of all clips batched together."""
+        clips = [check_clip(clip) for clip in clips]
         batch = max(1, int(self.config["batch_size"]))
         with torch.inference_mode():
-            x = self.prepare(clip)
-            outs = [
-                self.forward(x[i : i + batch].to(self.device)) for i in range(0, x.shape[0], batch)
-            ]
-            return _to_numpy(torch.cat(outs).flatten(1))
+            prepared = [self.prepare(clip) for clip in clips]
+            sources = [(_slicer(x), x.shape[0], tuple(x.shape[1:])) for x in prepared]
+            return self._forward_grouped(sources, batch)
+
+    def frame_features(self, clip: np.ndarray) -> np.ndarray:
+        return self.frame_features_many([clip])[0]
+
+    def encode_many(self, clips: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(feats, self.pool_streams(feats)) for feats in self.frame_features_many(clips)]
 
     def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        feats = self.frame_features(clip)
-        return feats, self.pool_streams(feats)
+        return self.encode_many([clip])[0]
+
+
+def _slicer(x: torch.Tensor) -> RowSource:
+    return lambda a, b: x[a:b]
+
+
+def _gatherer(frames: torch.Tensor, gather: torch.Tensor) -> RowSource:
+    return lambda a, b: frames[gather[a:b]]
 
 
 class ClipModelEncoder(TorchEncoder):
@@ -180,7 +257,9 @@ class ClipModelEncoder(TorchEncoder):
     ``frame_features``: sliding windows of ``clip_len`` frames, stride half a window -> (W, D).
     ``clip_embedding``: each stream (``num_frames`` frames, resampled to ``clip_len``) is one
     clip -> one vector; ``"two"`` streams -> ``concat(small, large)``, ``"single"`` -> large.
-    Frames are prepared (resized, normalised) once per clip and shared by all windows/streams.
+    Frames are prepared (resized, normalised) once per clip and shared by all windows/streams;
+    ``encode_many`` runs the windows and streams of several clips in shared batches of
+    ``batch_size // clip_len`` windows.
     Subclasses ``attach`` their model, set ``clip_len`` and implement ``prepare``/``forward``.
     """
 
@@ -208,17 +287,23 @@ class ClipModelEncoder(TorchEncoder):
         """(W, clip_len) frame indices of the sliding windows."""
         return window_indices(total, self.clip_len)
 
-    def _run(self, clip: np.ndarray, index: np.ndarray) -> np.ndarray:
-        clip = check_clip(clip)
+    def _run_many(
+        self, clips: Sequence[np.ndarray], indices: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Model outputs (N_i, D) for the windows ``indices[i]`` (N_i, clip_len) of ``clips[i]``;
+        the windows of all clips run in shared batches."""
+        clips = [check_clip(clip) for clip in clips]
         per_batch = max(1, int(self.config["batch_size"]) // self.clip_len)
         with torch.inference_mode():
-            frames = self.prepare(clip).to(self.device)
-            gather = torch.as_tensor(index, device=self.device)
-            outs = [
-                self.forward(frames[gather[i : i + per_batch]])
-                for i in range(0, len(index), per_batch)
-            ]
-            return _to_numpy(torch.cat(outs).flatten(1))
+            sources = []
+            for clip, index in zip(clips, indices, strict=True):
+                frames = self.prepare(clip).to(self.device)
+                gather = torch.as_tensor(index, device=self.device)
+                sources.append((_gatherer(frames, gather), len(index), tuple(frames.shape[1:])))
+            return self._forward_grouped(sources, per_batch)
+
+    def _run(self, clip: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return self._run_many([clip], [index])[0]
 
     def frame_features(self, clip: np.ndarray) -> np.ndarray:
         return self._run(clip, self.window_indices(len(clip)))
@@ -226,7 +311,15 @@ class ClipModelEncoder(TorchEncoder):
     def clip_embedding(self, clip: np.ndarray) -> np.ndarray:
         return self._run(clip, self.stream_indices(len(clip))).reshape(-1)
 
+    def encode_many(self, clips: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        clips = [check_clip(clip) for clip in clips]
+        windows = [self.window_indices(len(clip)) for clip in clips]
+        streams = [self.stream_indices(len(clip)) for clip in clips]
+        both = [np.concatenate(pair) for pair in zip(windows, streams, strict=True)]
+        outs = self._run_many(clips, both)
+        return [
+            (out[: len(w)], out[len(w) :].reshape(-1)) for out, w in zip(outs, windows, strict=True)
+        ]
+
     def encode(self, clip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        windows, streams = self.window_indices(len(clip)), self.stream_indices(len(clip))
-        out = self._run(clip, np.concatenate([windows, streams]))
-        return out[: len(windows)], out[len(windows) :].reshape(-1)
+        return self.encode_many([clip])[0]

@@ -15,7 +15,8 @@ Preprocessing: the model's own processor when the directory has one
 (``video_preprocessor_config.json`` / ``preprocessor_config.json``, via AutoVideoProcessor,
 else AutoImageProcessor), applied to the whole clip once; otherwise config-derived defaults:
 resize to ``image_size`` square, scale to [0, 1], normalise with the family's usual mean/std.
-Windows/streams as in ``ClipModelEncoder``.
+Windows/streams as in ``ClipModelEncoder`` (``encode_many`` batches the windows of several
+clips together).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Per-frame features are ``FrameEncoder.features`` (its own ``prepare``: region of interest and
 input mode; normalised, mirror-averaged; batched, eval mode, ``torch.inference_mode``); the
-clip embedding is the two-stream pooling of those features. The module is moved to the
+clip embedding is the two-stream pooling of those features; ``encode_many`` runs the frames of
+several clips in shared batches of ``batch_size``. The module is moved to the
 requested device and put in eval mode in place.
 """
 

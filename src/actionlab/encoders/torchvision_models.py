@@ -13,7 +13,7 @@ resize size (applied to the shorter side, keeping the aspect ratio - Kinetics' 1
 shorter side 128 for 4:3 video), and for video models the clip length documented for the
 weights (``clip_len=...`` in ``meta["_docs"]``, else ``meta["min_temporal_size"]``).
 ``input_size`` overrides the crop size (the resize scales with it); ``clip_len`` overrides
-the clip length.
+the clip length. ``encode_many`` batches the frames (windows) of several clips together.
 """
 
 from __future__ import annotations
