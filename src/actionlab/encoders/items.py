@@ -83,18 +83,7 @@ def embed_item(
 
     ``spec``: the ``embedding`` parameters, the device and the weights' hash; ``shared``: the SSL
     encoder's :func:`~actionlab.models.frame_encoder.frame_encoder_state` when it is used."""
-    frames = read()
-    encoder = _encoder(spec, shared)
-    started = time.perf_counter()
-    features, embedding = encoder.encode(frames)
-    seconds = time.perf_counter() - started
-    with open(out, "wb") as handle:
-        np.savez(handle, frame_features=features.astype(np.float32), embedding=embedding.astype(np.float32))
-    return {
-        "embedding": embedding.astype(np.float32).tolist(),
-        "frames": len(frames),
-        "seconds": seconds,
-    }
+    return embed_items([out], [{"read": read, "spec": spec}], shared=shared)[0]
 
 
 def embed_items(
