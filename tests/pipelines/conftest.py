@@ -19,7 +19,7 @@ FAST_PARAMS: dict[str, Any] = {
     "ingestion": {"synthetic": {"clips_per_action": 3, "incorrect_per_action": 1, "num_actors": 3, "num_frames": 24, "size": 64}, "progress": False},
     "preprocessing": {"size": 64, "max_frames": 16},
     "ssl_training": {"epochs": 1, "batch_size": 32, "input_size": 32, "proj_dim": 64, "pred_hidden": 32, "frames_per_clip": 4},
-    "embedding": {"batch_size": 16},
+    "embedding": {"batch_size": 16, "encoder": "ssl"},  # the SSL path end to end (the default is motion)
 }
 
 
