@@ -20,6 +20,7 @@ from actionlab.encoders import build_encoder
 from actionlab.models import DEFAULT_CONFIG as SSL_DEFAULTS
 from actionlab.models import FrameEncoder
 from actionlab.runtime import resolve_device
+from actionlab.video import read_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,11 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def load_clips(n: int) -> list[np.ndarray]:
     index = pd.read_parquet(ROOT / "data/03_primary/clip_index.parquet")
     keys = index.loc[index["status"] == "accepted", "clip_key"].head(n)
-    clips = []
-    for key in keys:
-        with np.load(ROOT / "data/03_primary/clips" / f"{key}.npz") as data:
-            clips.append(data["frames"])
-    return clips
+    return [read_clip(ROOT / "data/03_primary/clips" / f"{key}.h5")["frames"] for key in keys]
 
 
 def frames_per_second(encoder, clips: list[np.ndarray]) -> float:
