@@ -66,12 +66,15 @@ def texture(h: int, w: int, seed: int = 0) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def make_clip(path: Path, w: int, h: int, keyint: int | None, frames: int = N_FRAMES) -> Path:
-    """Encode ``frames`` (default N_FRAMES) of a textured scene filmed 'handheld' (slow pan, zoom and roll) with a
-    moving disc, as H.264 (PyAV libx264 veryfast, crf 23)."""
+def make_clip(
+    path: Path, w: int, h: int, keyint: int | None, frames: int = N_FRAMES, *, seed: int = 0
+) -> Path:
+    """Encode ``frames`` (default N_FRAMES) of a textured scene filmed 'handheld' (slow pan, zoom
+    and roll) with a moving disc, as H.264 (PyAV libx264 veryfast, crf 23); ``seed`` picks the
+    texture and the phase of the motion (distinct files for distinct seeds)."""
     if path.exists():
         return path
-    scene = texture(int(h * 1.6), int(w * 1.6))
+    scene = texture(int(h * 1.6), int(w * 1.6), seed=seed)
     sh, sw = scene.shape[:2]
     tmp = path.with_suffix(".part.mp4")
     with av.open(str(tmp), "w") as c:
@@ -81,7 +84,8 @@ def make_clip(path: Path, w: int, h: int, keyint: int | None, frames: int = N_FR
         if keyint:
             opts["g"] = str(keyint)
         s.options = opts
-        for i in range(frames):
+        for j in range(frames):
+            i = j + 17 * seed  # another phase of the motion per seed
             angle, zoom = 8 * np.sin(i / 60), 1.0 + 0.15 * np.sin(i / 45)
             m = cv2.getRotationMatrix2D((sw / 2 + 0.15 * w * np.sin(i / 30), sh / 2), angle, zoom)
             m[:, 2] -= ((sw - w) / 2, (sh - h) / 2)

@@ -169,34 +169,7 @@ def short_sets(cache: Path, sizes: list[int]) -> list[DataSet]:
 
 def hd_clip(path: Path, seed: int, frames: int) -> Path:
     """decode.py's 'handheld' textured scene with a moving disc, one texture seed per clip."""
-    if path.exists():
-        return path
-    import av
-    import cv2
-    import numpy as np
-
-    decode = _load_decode()
-    w, h = HD_W, HD_H
-    scene = decode.texture(int(h * 1.6), int(w * 1.6), seed=seed)
-    sh, sw = scene.shape[:2]
-    tmp = path.with_suffix(".part.mp4")
-    with av.open(str(tmp), "w") as c:
-        s = c.add_stream("libx264", rate=HD_FPS)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"preset": "veryfast", "crf": "23", "g": str(HD_FPS)}
-        for i in range(frames):
-            j = i + 17 * seed  # another phase of the motion per clip
-            angle, zoom = 8 * np.sin(j / 60), 1.0 + 0.15 * np.sin(j / 45)
-            m = cv2.getRotationMatrix2D((sw / 2 + 0.15 * w * np.sin(j / 30), sh / 2), angle, zoom)
-            m[:, 2] -= ((sw - w) / 2, (sh - h) / 2)
-            f = cv2.warpAffine(scene, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            cv2.circle(f, (int(w / 2 + w / 3 * np.sin(j / 20)), h // 2), h // 8, (255, 64, 0), -1)
-            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    tmp.rename(path)
-    return path
+    return _load_decode().make_clip(path, HD_W, HD_H, HD_FPS, frames, seed=seed)
 
 
 def hd_set(cache: Path, n: int, seconds: float) -> DataSet:
