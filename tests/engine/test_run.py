@@ -134,3 +134,26 @@ def test_grouped_items_run_together_and_a_failed_group_runs_one_by_one(tmp_path:
         with store.open(f"k{x}") as handle:
             assert np.load(handle).tolist() == [x * x] * 3
     assert "k4" not in store.done_keys()
+
+
+def test_a_store_on_another_file_system_gets_whole_partitions_and_records():
+    """Any fsspec URL serves as a store (here fsspec's in-memory file system, as an object store)."""
+    import uuid
+
+    store = PartitionStore(f"memory://actionlab-{uuid.uuid4().hex}/store", suffix=".npy")
+    items = [Item(f"k{x}", {"x": x}) for x in range(3)]
+    assert [o.status for o in run_items(fns.square, items, store, runtime(), stage="s")] == [DONE] * 3
+    assert store.local_path("k0") is None and store.done_keys() == {"k0", "k1", "k2"}
+    with store.open("k2") as handle:
+        assert np.load(handle).tolist() == [4, 4, 4]
+    assert [o.status for o in run_items(fns.square, items, store, runtime(), stage="s")] == [CACHED] * 3
+
+
+@pytest.mark.slow
+def test_dask_stops_a_hung_item_and_records_the_timeout(tmp_path: Path):
+    store = PartitionStore(tmp_path / "store", suffix=".npy")
+    items = [Item("slow", {"x": 1, "sleep": 60}), Item("fast", {"x": 2})]
+    rt = runtime(executor="dask", dask_address="local", workers=2, item_timeout_s=2)
+    out = run_items(fns.square, items, store, rt, stage="square")
+    assert out[0].status == FAILED and "ItemTimeout" in out[0].error
+    assert out[1].status == DONE
