@@ -14,7 +14,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +88,9 @@ def _fold_counts(fractions: dict[str, float], n_groups: int) -> dict[str, int]:
 
 def _folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Fold index (0..k-1) of each row from scikit-learn's stratified (group) k-fold."""
+    # imported here: probe workers import this package and need no scikit-learn (~1 s each)
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
     _, label_counts = np.unique(labels, return_counts=True)
     # stratify only where some label has at least k members (scikit-learn's requirement)
     y = labels if (label_counts >= k).any() else np.zeros(len(labels), dtype=int)
