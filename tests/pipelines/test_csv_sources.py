@@ -25,7 +25,8 @@ def _labels_csv(root: Path, people: list[str]) -> Path:
     rows = ["path,label,person"]
     for p, person in enumerate(people):
         for a, action in enumerate(("wave", "clap")):
-            _video(root / f"{person}_{action}.mp4", seed=100 * p + a)
+            if not (root / f"{person}_{action}.mp4").exists():  # videos already there stay as they are
+                _video(root / f"{person}_{action}.mp4", seed=100 * p + a)
             rows.append(f"{person}_{action}.mp4,{action},{person}")
     rows.append("missing.mp4,wave,P1")  # no such file
     rows.append(f"{people[0]}_wave.mp4,,{people[0]}")  # no label

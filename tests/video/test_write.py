@@ -107,6 +107,21 @@ def test_write_video_same_frames_same_bytes(tmp_path: Path) -> None:
     assert len(set(first)) == len(first)
 
 
+def test_write_video_same_bytes_for_block_textures_written_over_and_over(tmp_path: Path) -> None:
+    # without B-frames x264's mbtree still read uninitialised memory on these small moving block
+    # textures: the same frames, rewritten 40 times between growing allocations, gave 2-3
+    # different files
+    junk = []
+    for seed in (1, 400):
+        base = np.random.default_rng(seed).integers(0, 255, (6, 8, 3), dtype=np.uint8)
+        clip = np.stack([np.roll(base.repeat(8, 0).repeat(8, 1), 2 * i, axis=1) for i in range(10)])
+        seen = set()
+        for rep in range(40):
+            junk.append(np.random.default_rng(rep).integers(0, 255, rep * 100_000 + 7, dtype=np.uint8))
+            seen.add(write_video(tmp_path / f"s{seed}.mp4", clip, fps=10).read_bytes())
+        assert len(seen) == 1, f"seed {seed}: {len(seen)} different files from the same frames"
+
+
 def test_write_video_is_atomic(tmp_path: Path) -> None:
     # while frames are being encoded nothing exists under the final name (a kill leaves only a
     # hidden temporary file); a failure midway removes the temporary file too

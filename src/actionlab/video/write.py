@@ -66,11 +66,11 @@ class _Mp4Writer:
         # veryfast: ~3x faster than x264's default preset on noisy frames, same crf quality
         options = {"crf": str(self.crf), "preset": "veryfast"}
         if self.codec == "libx264":
-            # x264's macroblock-tree rate control over B-frames depends on uninitialised memory:
-            # the same frames gave different bytes (pixels up to ~30 grey levels apart) from one
-            # call to the next, in one process, even single-threaded. Without B-frames the output
-            # is byte-identical (built-in set: +19% bytes; mbtree=0 would cost +63%).
-            options["bf"] = "0"
+            # x264's macroblock-tree rate control depends on uninitialised memory: the same
+            # frames gave different bytes (pixels up to ~30 grey levels apart) from one call to
+            # the next, in one process, even single-threaded and without B-frames. With
+            # mbtree off the output is byte-identical (benchmarks: docs/benchmarks.md).
+            options["x264-params"] = "mbtree=0"
         stream.options = options
         # one thread, on the codec context itself (PyAV also sizes its RGB->YUV conversion
         # from it): the output must not depend on the machine's core count
