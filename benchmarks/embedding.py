@@ -50,7 +50,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     clips = load_clips(args.clips)
     device = str(resolve_device(args.device))
-    ssl_path = ROOT / "data/06_models/ssl_encoder.pt"
+    ssl_path = ROOT / "data/04_feature/ssl_encoder.pt"
     if ssl_path.is_file():
         from actionlab.models import load_frame_encoder
 

@@ -40,7 +40,7 @@ def test_preprocessing_stores_one_clip_per_video(default_project: Path):
 
 
 def test_ssl_encoder_is_saved_and_loads_with_weights_only(default_project: Path):
-    path = default_project / "data/06_models/ssl_encoder.pt"
+    path = default_project / "data/04_feature/ssl_encoder.pt"
     blob = torch.load(path, weights_only=True)
     assert blob["config"]["input_size"] == FAST_PARAMS["ssl_training"]["input_size"]
     encoder = load_frame_encoder(path)

@@ -50,7 +50,7 @@ def plan_embeddings(
     name = params["encoder"]
     if name == "ssl" and ssl_encoder is None:
         raise ValueError(
-            "embedding.encoder=ssl needs the trained SSL encoder (data/06_models/ssl_encoder.pt), which "
+            "embedding.encoder=ssl needs the trained SSL encoder (data/04_feature/ssl_encoder.pt), which "
             "does not exist yet: run `kedro run --pipelines ssl_training` first, or pick "
             "embedding.encoder=motion."
         )
