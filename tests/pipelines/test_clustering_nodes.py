@@ -57,18 +57,18 @@ def test_both_k_choices_and_both_subsets_are_reported(params) -> None:
     for column in ("cluster", "cluster_labelfree"):
         assert normalized_mutual_info_score(clips["blob"], table[column]) == pytest.approx(1)
     expected = {
-        f"kmeans_{score}{suffix}"
+        f"{score}{suffix}"
         for score in ("nmi", "accuracy", "ari", "purity", "silhouette", "n_clusters", "n_noise")
         for suffix in ("", "_unseen", "_labelfree", "_labelfree_unseen")
     }
-    expected |= {"kmeans_k", "kmeans_k_labelfree", "kmeans_n_clips", "kmeans_n_clips_unseen"}
-    expected |= {"kmeans_n_labelled", "kmeans_n_labelled_unseen"}
+    expected |= {"k", "k_labelfree", "n_clips", "n_clips_unseen"}
+    expected |= {"n_labelled", "n_labelled_unseen"}
     assert set(metrics) == expected
-    assert metrics["kmeans_k_labelfree"] == N_BLOBS
-    assert metrics["kmeans_n_clips"] == 64 and metrics["kmeans_n_clips_unseen"] == 32
-    assert metrics["kmeans_accuracy_labelfree_unseen"] == 1.0
+    assert metrics["k_labelfree"] == N_BLOBS
+    assert metrics["n_clips"] == 64 and metrics["n_clips_unseen"] == 32
+    assert metrics["accuracy_labelfree_unseen"] == 1.0
     back = json.loads(json.dumps(report, allow_nan=False))
-    assert back["nmi"] == metrics["kmeans_nmi"] and back["k"] == N_BLOBS
+    assert back["nmi"] == metrics["nmi"] and back["k"] == N_BLOBS
     assert [(r["k_choice"], r["clips"], r["n_clips"]) for r in back["table"]] == [
         ("labels", "all", 64), ("labels", "unseen", 32),
         ("labelfree", "all", 64), ("labelfree", "unseen", 32),
@@ -81,12 +81,12 @@ def test_label_free_k_ignores_the_labels_and_is_marked_on_the_plot(params) -> No
     clips.loc[clips.index[clips["blob"] == 0][::2], "label"] = "wave_left"  # 5 labels, 4 blobs
     table, info, figure, metrics, _ = _run(clips, params)
     assert info["k"] == 5 and table["cluster"].nunique() == 5
-    assert info["k_labelfree"] == N_BLOBS and metrics["kmeans_k_labelfree"] == N_BLOBS
+    assert info["k_labelfree"] == N_BLOBS and metrics["k_labelfree"] == N_BLOBS
     assert normalized_mutual_info_score(clips["blob"], table["cluster_labelfree"]) == pytest.approx(
         1
     )
     # two labels share blob 0: one-to-one matching can get only one of them right
-    assert metrics["kmeans_purity_labelfree"] < 1 and metrics["kmeans_accuracy_labelfree"] < 1
+    assert metrics["purity_labelfree"] < 1 and metrics["accuracy_labelfree"] < 1
     marks = {ln.get_linestyle(): ln.get_xdata()[0] for ln in figure.axes[0].get_lines()[1:]}
     assert marks == {"--": N_BLOBS, ":": 5}  # label-free k dashed, k = labels dotted
 
@@ -102,21 +102,21 @@ def test_unseen_scores_use_only_clips_outside_the_ssl_splits(params) -> None:
     metrics, *_ = evaluate_clusters(embeddings, spoilt, info, params, ["train"])
     value = {k: v["value"] for k, v in metrics.items()}
     for suffix in ("", "_labelfree"):
-        assert value[f"kmeans_nmi{suffix}_unseen"] == pytest.approx(1.0)
-        assert value[f"kmeans_accuracy{suffix}_unseen"] == 1.0
-        assert value[f"kmeans_nmi{suffix}"] < 0.6
+        assert value[f"nmi{suffix}_unseen"] == pytest.approx(1.0)
+        assert value[f"accuracy{suffix}_unseen"] == 1.0
+        assert value[f"nmi{suffix}"] < 0.6
     # with val counted as trained on, only the test clips are unseen
     metrics, *_ = evaluate_clusters(embeddings, spoilt, info, params, ["train", "val"])
-    assert metrics["kmeans_n_clips_unseen"]["value"] == 16
+    assert metrics["n_clips_unseen"]["value"] == 16
 
 
 def test_too_few_unseen_clips_give_nan_and_a_logged_reason(params, caplog) -> None:
     splits = ["train"] * 62 + ["test"] * 2
     with caplog.at_level(logging.WARNING):
         _, info, _, metrics, report = _run(_clips(splits=splits), params)
-    assert metrics["kmeans_n_clips_unseen"] == 2
-    assert "kmeans_nmi_unseen" not in metrics and "kmeans_nmi_labelfree_unseen" not in metrics
-    assert metrics["kmeans_nmi"] > 0.9
+    assert metrics["n_clips_unseen"] == 2
+    assert "nmi_unseen" not in metrics and "nmi_labelfree_unseen" not in metrics
+    assert metrics["nmi"] > 0.9
     unseen = [row for row in report["table"] if row["clips"] == "unseen"]
     assert all(row["nmi"] is None and row["note"] for row in unseen)
     assert f"2 clips, fewer than k = {N_BLOBS}" in caplog.text
@@ -124,7 +124,7 @@ def test_too_few_unseen_clips_give_nan_and_a_logged_reason(params, caplog) -> No
 
 def test_no_unseen_clips_do_not_stop_the_run(params) -> None:
     _, _, _, metrics, report = _run(_clips(splits=["train"] * 64), params)
-    assert metrics["kmeans_n_clips_unseen"] == 0 and "kmeans_silhouette_unseen" not in metrics
+    assert metrics["n_clips_unseen"] == 0 and "silhouette_unseen" not in metrics
     assert {row["note"] for row in report["table"] if row["clips"] == "unseen"} == {"no clips"}
 
 
@@ -138,5 +138,5 @@ def test_pipeline_wiring_reads_the_ssl_splits(params) -> None:
     pipeline = create_pipeline().only_nodes("cluster_clips", "evaluate_clusters")
     SequentialRunner().run(pipeline, catalog)
     metrics = catalog.load("clustering_metrics")
-    assert metrics["kmeans_n_clips_unseen"]["value"] == 16
+    assert metrics["n_clips_unseen"]["value"] == 16
     assert catalog.load("clustering_scores")["unseen"].endswith("['train', 'val']")

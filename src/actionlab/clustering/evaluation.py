@@ -36,9 +36,10 @@ def unseen_mask(splits: Sequence[Any], ssl_splits: Sequence[str]) -> np.ndarray:
     return ~pd.Series(list(splits), dtype=object).isin([str(s) for s in ssl_splits]).to_numpy()
 
 
-def metric_key(algorithm: str, score: str, k_choice: str = "labels", clips: str = "all") -> str:
-    """``<algorithm>_<score>[_labelfree][_unseen]``, e.g. ``kmeans_nmi_labelfree_unseen``."""
-    return f"{algorithm}_{score}{K_CHOICES[k_choice]}{CLIP_SUBSETS[clips]}"
+def metric_key(score: str, k_choice: str = "labels", clips: str = "all") -> str:
+    """``<score>[_labelfree][_unseen]``, e.g. ``nmi_labelfree_unseen``: one key per measure, so
+    runs with different algorithms compare on one chart (the algorithm is a run parameter)."""
+    return f"{score}{K_CHOICES[k_choice]}{CLIP_SUBSETS[clips]}"
 
 
 def score_table(
@@ -68,7 +69,7 @@ PER_K_CHOICE = ("k",)  # the same for both clip subsets: logged for clips=all on
 PER_SUBSET = ("n_clips", "n_labelled")  # the same for both k choices: logged for k_choice=labels
 
 
-def table_metrics(table: pd.DataFrame, algorithm: str) -> dict[str, float]:
+def table_metrics(table: pd.DataFrame) -> dict[str, float]:
     """Every finite number of :func:`score_table` under its :func:`metric_key`, each once: ``k``
     without ``_unseen``, ``n_clips`` and ``n_labelled`` without ``_labelfree``."""
     out: dict[str, float] = {}
@@ -80,7 +81,7 @@ def table_metrics(table: pd.DataFrame, algorithm: str) -> dict[str, float]:
                 continue
             value = float(row[score])
             if math.isfinite(value):
-                out[metric_key(algorithm, score, row["k_choice"], row["clips"])] = value
+                out[metric_key(score, row["k_choice"], row["clips"])] = value
     return out
 
 

@@ -104,7 +104,7 @@ def evaluate_clusters(
         )  # fmt: skip
     logger.info("Clustering scores:\n%s", table.drop(columns="note").round(4).to_string())
     algorithm = params["algorithm"]
-    metrics = {k: {"value": v, "step": 0} for k, v in table_metrics(table, algorithm).items()}
+    metrics = {k: {"value": v, "step": 0} for k, v in table_metrics(table).items()}
     report = scores_report(table, algorithm=algorithm, ssl_splits=ssl_splits)
     tsne = tsne_figure(X, labels=labels, clusters=clusters, seed=params["seed"], title=f"{len(X)} clips")
     confusion = (

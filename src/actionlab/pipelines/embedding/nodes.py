@@ -89,8 +89,8 @@ def collect_embeddings(
     frames = sum(int(r["frames"]) for r in kept)
     seconds = sum(float(r["seconds"]) for r in kept)
     metrics = {
-        "embedding_dim": {"value": float(len(table["embedding"][0])), "step": 0},
-        "embedding_frames_per_s": {"value": frames / max(seconds, 1e-9), "step": 0},
+        "dim": {"value": float(len(table["embedding"][0])), "step": 0},
+        "frames_per_s": {"value": frames / max(seconds, 1e-9), "step": 0},
         "clips_failed": {"value": float(len(failed)), "step": 0},
     }
     return table, failed.reset_index(drop=True), metrics
