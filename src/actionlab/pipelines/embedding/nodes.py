@@ -38,7 +38,7 @@ def _fingerprint(module: torch.nn.Module | None) -> str:
     return digest.hexdigest()
 
 
-def plan_embeddings(
+def embed_clips(
     clip_index: pd.DataFrame,
     clips: PartitionStore,
     ssl_encoder: FrameEncoder | None,

@@ -2,16 +2,16 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from actionlab.pipelines.embedding.nodes import collect_embeddings, plan_embeddings
+from actionlab.pipelines.embedding.nodes import collect_embeddings, embed_clips
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                plan_embeddings,
+                embed_clips,
                 ["clip_index", "clips", "ssl_encoder", "params:embedding", "params:runtime"],
-                ["frame_features", "embedding_plan"], name="plan_embeddings",
+                ["frame_features", "embedding_plan"], name="embed_clips",
             ),  # fmt: skip
             Node(
                 collect_embeddings, ["embedding_plan", "frame_features"],

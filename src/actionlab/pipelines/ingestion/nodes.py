@@ -50,7 +50,7 @@ def _read_source(params: dict[str, Any], group_column: str | None) -> pd.DataFra
     raise ValueError(f"ingestion.source={source!r} is not one of {SOURCES}.")
 
 
-def plan_probes(
+def probe_videos(
     video_sources: pd.DataFrame, params: dict[str, Any], runtime: dict[str, Any]
 ) -> tuple[Batch, pd.DataFrame]:
     """One probe item per video file, cached by (path, size, mtime): unchanged files are not

@@ -5,7 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from actionlab.pipelines.ingestion.nodes import (
     build_manifest,
     discover_videos,
-    plan_probes,
+    probe_videos,
     report_ingestion,
 )
 
@@ -15,8 +15,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(discover_videos, "params:ingestion", "video_sources", name="discover_videos"),
             Node(
-                plan_probes, ["video_sources", "params:ingestion", "params:runtime"],
-                ["probes", "probe_plan"], name="plan_probes",
+                probe_videos, ["video_sources", "params:ingestion", "params:runtime"],
+                ["probes", "probe_plan"], name="probe_videos",
             ),  # fmt: skip
             Node(
                 build_manifest, ["probe_plan", "probes", "previous_splits", "params:ingestion"],

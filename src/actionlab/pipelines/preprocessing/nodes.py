@@ -29,7 +29,7 @@ def _time(value: Any) -> float | None:
     return None if value is None or pd.isna(value) or value == "" else float(value)
 
 
-def plan_clips(
+def decode_videos(
     manifest: pd.DataFrame, params: dict[str, Any], runtime: dict[str, Any]
 ) -> tuple[Batch, pd.DataFrame]:
     """One decode item per accepted video, keyed by ``<video_id>-<hash of the clip parameters>``
@@ -42,7 +42,7 @@ def plan_clips(
         Item(row.clip_key, {"path": row.path, "start": _time(row.time_start), "end": _time(row.time_end), "clip": clip})
         for row in accepted.itertuples(index=False)
     ]  # fmt: skip
-    return Batch("preprocess videos", clip_item, items, runtime), accepted.reset_index(drop=True)
+    return Batch("decode videos", clip_item, items, runtime), accepted.reset_index(drop=True)
 
 
 def index_clips(clip_plan: pd.DataFrame, clips: PartitionStore) -> pd.DataFrame:

@@ -2,15 +2,15 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from actionlab.pipelines.preprocessing.nodes import index_clips, plan_clips, report_preprocessing
+from actionlab.pipelines.preprocessing.nodes import decode_videos, index_clips, report_preprocessing
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                plan_clips, ["manifest", "params:preprocessing", "params:runtime"],
-                ["clips", "clip_plan"], name="plan_clips",
+                decode_videos, ["manifest", "params:preprocessing", "params:runtime"],
+                ["clips", "clip_plan"], name="decode_videos",
             ),  # fmt: skip
             Node(index_clips, ["clip_plan", "clips"], "clip_index", name="index_clips"),
             Node(
