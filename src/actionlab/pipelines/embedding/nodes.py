@@ -61,14 +61,19 @@ def embed_clips(
     rows["feature_key"] = [embedding_key(k, params, fingerprint) for k in rows["clip_key"]]
     device = resolve_device(params["device"])
     spec = {"params": dict(params), "device": str(device), "weights": fingerprint}
-    items = [Item(row.feature_key, {"read": partial(stored_frames, clips, row.clip_key), "spec": spec}) for row in rows.itertuples(index=False)]
+    items = [
+        Item(row.feature_key, {"read": partial(stored_frames, clips, row.clip_key), "spec": spec})
+        for row in rows.itertuples(index=False)
+    ]
     if device.type == "cuda":  # one GPU: the driver feeds it; worker processes would contend for it
         runtime = {**runtime, "executor": "sequential"}
     logger.info("Embedding %d clips with encoder %r on %s", len(items), name, device)
     # a group of clips shares forward passes: about batch_size frames (two streams of num_frames)
     group = max(1, int(params["batch_size"]) // (2 * int(params["num_frames"])))
     fn = Grouped(embed_item, embed_items, size=group)
-    return Batch("embed clips", fn, items, runtime, shared=frame_encoder_state(ssl) if ssl else None), rows[TABLE_COLUMNS].reset_index(drop=True)
+    shared = frame_encoder_state(ssl) if ssl is not None else None
+    batch = Batch("embed clips", fn, items, runtime, shared=shared)
+    return batch, rows[TABLE_COLUMNS].reset_index(drop=True)
 
 
 def collect_embeddings(
