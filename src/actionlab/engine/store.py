@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
 from actionlab.engine.atomic import atomic_path, clean_temp, is_temp, write_bytes
 
@@ -72,9 +73,7 @@ class PartitionStore:
 
     def local_path(self, key: str) -> str | None:
         """The data's local path when the store is on the local disk, else None."""
-        if self.fs.protocol in ("file", "local") or "file" in tuple(self.fs.protocol):
-            return self._join(f"{key}{self.suffix}")
-        return None
+        return self._join(f"{key}{self.suffix}") if isinstance(self.fs, LocalFileSystem) else None
 
     # ------------------------------------------------------------------ writing (workers)
     @contextlib.contextmanager
