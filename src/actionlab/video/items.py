@@ -10,6 +10,7 @@ import numpy as np
 from actionlab.engine import PartitionStore, current_threads
 from actionlab.video.clipfile import read_clip, write_clip
 from actionlab.video.decode import set_decode_threads
+from actionlab.video.sampling import uniform_indices
 
 CLIP_VERSION = "2"  # bump when decoding, cropping or sampling changes the stored frames
 CLIP_SUFFIX = ".h5"
@@ -38,3 +39,10 @@ def load_stored_clip(
 def stored_frames(store: PartitionStore, key: str) -> np.ndarray:
     """All frames of a stored clip (a picklable reader for workers: ``partial(stored_frames, store, key)``)."""
     return load_stored_clip(store, key)["frames"]
+
+
+def sampled_frames(store: PartitionStore, key: str, frames: int, count: int) -> np.ndarray:
+    """``count`` evenly spread frames of a stored clip of ``frames`` frames (all of them when it
+    has fewer), read one window each so a long clip stays on disk."""
+    picks = uniform_indices(frames, count)
+    return np.stack([load_stored_clip(store, key, int(i), int(i) + 1)["frames"][0] for i in picks])

@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from actionlab.engine import Batch, Item, PartitionStore
 from actionlab.keys import params_hash, partition_key
 from actionlab.manifest import ACCEPTED, REJECTED
 from actionlab.plots.clips import clip_grid_figure
-from actionlab.video.items import CLIP_VERSION, clip_item, load_stored_clip
-from actionlab.video.sampling import uniform_indices
+from actionlab.video.items import CLIP_VERSION, clip_item, sampled_frames
 
 logger = logging.getLogger(__name__)
 CLIP_PARAMS = ("strategy", "size", "crop_offset", "num_frames", "step", "max_frames", "threshold")
@@ -84,13 +82,8 @@ def report_preprocessing(
     columns = int(params.get("preview_frames", 8))
     examples = ok.groupby("label", sort=True).head(1)
     figure = clip_grid_figure(
-        {row.label: _preview(clips, row.clip_key, row.clip_frames, columns) for row in examples.itertuples(index=False)},
+        {row.label: sampled_frames(clips, row.clip_key, row.clip_frames, columns) for row in examples.itertuples(index=False)},
         columns=columns,
     )  # fmt: skip
     return report, metrics, figure
 
-
-def _preview(clips: PartitionStore, key: str, frames: int, columns: int) -> np.ndarray:
-    """``columns`` evenly spread frames of a stored clip, read one window each (long clips stay on disk)."""
-    picks = uniform_indices(frames, columns)
-    return np.stack([load_stored_clip(clips, key, int(i), int(i) + 1)["frames"][0] for i in picks])
