@@ -289,6 +289,17 @@ class EmbeddingParams(_Group):
 # ----------------------------------------------------------------------------------- clustering
 
 
+class DescribeParams(_Group):
+    """``clustering.describe``: contact sheets, previews and the cluster_labels.csv template."""
+
+    n_centre: PositiveInt
+    n_edge: NonNegativeInt
+    frames_per_clip: PositiveInt
+    preview_frames: PositiveInt
+    preview_tile: Annotated[int, Field(ge=8)]
+    preview_fps: PositiveFloat
+
+
 class ClusteringParams(_Group):
     """``clustering`` (conf/base/parameters_clustering.yml); per-algorithm dicts stay free-form."""
 
@@ -302,6 +313,7 @@ class ClusteringParams(_Group):
     agglomerative: dict[str, Any]
     gmm: dict[str, Any]
     hdbscan: dict[str, Any]
+    describe: DescribeParams
 
     @field_validator("k_range")
     @classmethod

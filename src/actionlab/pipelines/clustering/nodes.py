@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from actionlab.clustering.algorithms import LABEL_FREE_SOURCES, cluster_both, prepare_features
+from actionlab.clustering.describe import (
+    centre_distances,
+    cluster_labels_table,
+    cluster_members_table,
+    cluster_title,
+    partition_name,
+    pick_clips,
+)
 from actionlab.clustering.evaluation import (
     K_CHOICES,
     Clustering,
@@ -18,13 +27,16 @@ from actionlab.clustering.evaluation import (
     table_metrics,
     unseen_mask,
 )
+from actionlab.engine import PartitionStore
 from actionlab.metrics.centroids import centroid_analysis
+from actionlab.plots.clusters import cluster_sheet_figure, preview_gif
 from actionlab.plots.embedding import (
     centroid_distance_figure,
     confusion_figure,
     silhouette_k_figure,
     tsne_figure,
 )
+from actionlab.video.items import sampled_frames
 
 logger = logging.getLogger(__name__)
 
@@ -121,3 +133,52 @@ def analyse_centroids(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> 
         return pd.DataFrame(), _note_figure("no labels: centroid analysis needs a label per clip")
     distances, summary = centroid_analysis(_features(clip_embeddings, params), labels)
     return summary, centroid_distance_figure(distances, summary)
+
+
+def describe_clusters(
+    clip_embeddings: pd.DataFrame,
+    cluster_assignments: pd.DataFrame,
+    clip_index: pd.DataFrame,
+    clips: PartitionStore,
+    params: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Per cluster of ``cluster``, a contact sheet of the clips nearest its centre and at its edge
+    (in the clustering's feature space) and a looping GIF of the centre clips, both built lazily
+    as the catalog saves them (one clip's frames at a time); the ``cluster_labels.csv`` template
+    and ``cluster_members.csv`` (where each clip's video is) for ``ingestion.source=cluster_labels``."""
+    d = params["describe"]
+    where = clip_index[["video_id", "path", "time_start", "time_end", "clip_key", "clip_frames"]]
+    table = cluster_assignments.merge(where, on="video_id", how="left", validate="one_to_one")
+    distances = centre_distances(_features(clip_embeddings, params), table["cluster"].to_numpy())
+    labels = table["label"].to_numpy() if "label" in table else None
+    summary = cluster_labels_table(table["cluster"].to_numpy(), table["video_id"], distances, labels)
+    picks = pick_clips(distances, table["cluster"].to_numpy(), n_centre=d["n_centre"], n_edge=d["n_edge"])
+    picks = picks.join(table[["video_id", "label", "clip_key", "clip_frames"]], on="row")
+    sheets, previews = {}, {}
+    for row in summary.to_dict("records"):
+        chosen = picks[picks["cluster"] == row["cluster"]]
+        name = partition_name(row["cluster"])
+        sheets[name] = partial(_sheet, clips, chosen, d["frames_per_clip"], cluster_title(row))
+        previews[name] = partial(_preview, clips, chosen[chosen["role"] == "centre"], d)
+    logger.info(
+        "Described %d clusters: %s", len(summary),
+        "; ".join(f"{r.cluster}: {r.n_clips} clips, {r.label_mix or 'no labels'}" for r in summary.itertuples()),
+    )  # fmt: skip
+    return sheets, previews, summary, cluster_members_table(table, distances)
+
+
+def _sheet(clips: PartitionStore, chosen: pd.DataFrame, frames: int, title: str) -> Figure:
+    rows = [
+        (r.role, f"{r.role} {r.rank}\n{r.label}\n{r.video_id}\nd = {r.distance:.2f}",
+         sampled_frames(clips, r.clip_key, int(r.clip_frames), frames))
+        for r in chosen.itertuples(index=False)
+    ]  # fmt: skip
+    return cluster_sheet_figure(rows, title=title)
+
+
+def _preview(clips: PartitionStore, centre: pd.DataFrame, d: dict[str, Any]) -> Any:
+    frames = [
+        sampled_frames(clips, r.clip_key, int(r.clip_frames), d["preview_frames"])
+        for r in centre.itertuples(index=False)
+    ]
+    return preview_gif(frames, tile=d["preview_tile"], fps=d["preview_fps"], frames=d["preview_frames"])

@@ -2,7 +2,12 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from actionlab.pipelines.clustering.nodes import analyse_centroids, cluster_clips, evaluate_clusters
+from actionlab.pipelines.clustering.nodes import (
+    analyse_centroids,
+    cluster_clips,
+    describe_clusters,
+    evaluate_clusters,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -22,6 +27,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 analyse_centroids, ["clip_embeddings", "params:clustering"],
                 ["centroid_summary", "centroid_distances_plot"], name="analyse_centroids",
+            ),  # fmt: skip
+            Node(
+                describe_clusters,
+                ["clip_embeddings", "cluster_assignments", "clip_index", "clips", "params:clustering"],
+                ["cluster_sheets", "cluster_previews", "cluster_labels", "cluster_members"],
+                name="describe_clusters",
             ),  # fmt: skip
         ]
     )
