@@ -58,7 +58,7 @@ def test_the_test_suites_fast_overrides_validate():
 @pytest.mark.parametrize(
     ("dotted", "value", "expected"),
     [
-        ("ingestion.source", "youtube", "ingestion.source = 'youtube': Input should be 'synthetic', 'folder', 'labels_csv' or 'kinetics_csv'"),
+        ("ingestion.source", "youtube", "ingestion.source = 'youtube': Input should be 'synthetic', 'folder', 'labels_csv', 'kinetics_csv' or 'cluster_labels'"),
         ("ingestion.truncated", "maybe", "ingestion.truncated = 'maybe': Input should be 'accept' or 'reject'"),
         ("ingestion.split.fractions", {"train": 0.5, "val": 0.2, "test": 0.2}, "ingestion.split.fractions = {'train': 0.5, 'val': 0.2, 'test': 0.2}: expected fractions that sum to 1, they sum to 0.9"),
         ("ingestion.split.seed", -1, "ingestion.split.seed = -1: Input should be greater than or equal to 0"),

@@ -7,7 +7,13 @@ from actionlab.manifest.build import (
     probe_sources,
     rejection_report,
 )
-from actionlab.manifest.sources import SOURCES, read_folder, read_kinetics_csv, read_labels_csv
+from actionlab.manifest.sources import (
+    SOURCES,
+    read_cluster_labels,
+    read_folder,
+    read_kinetics_csv,
+    read_labels_csv,
+)
 from actionlab.manifest.splits import (
     SPLIT_TABLE_COLUMNS,
     SPLITS,
@@ -18,6 +24,6 @@ from actionlab.manifest.splits import (
 
 __all__ = [
     "ACCEPTED", "MANIFEST_COLUMNS", "REJECTED", "SOURCES", "SPLITS", "SPLIT_TABLE_COLUMNS",
-    "assign_splits", "normalize_split", "probe_sources", "read_folder", "read_kinetics_csv",
-    "read_labels_csv", "rejection_report", "update_split_table",
+    "assign_splits", "normalize_split", "probe_sources", "read_cluster_labels", "read_folder",
+    "read_kinetics_csv", "read_labels_csv", "rejection_report", "update_split_table",
 ]  # fmt: skip

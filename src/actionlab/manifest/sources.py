@@ -1,4 +1,5 @@
-"""Where videos come from: a folder per class, a labels CSV, or a Kinetics-style annotation CSV.
+"""Where videos come from: a folder per class, a labels CSV, a Kinetics-style annotation CSV,
+or named clusters (``cluster_labels.csv`` with ``cluster_members.csv`` beside it).
 
 Each reader returns a *source table*: one row per clip with at least ``path`` (absolute), ``label``
 (may be empty when unknown), ``time_start`` and ``time_end`` (seconds or NaN for the whole video),
@@ -15,6 +16,8 @@ column with gaps) raise with the file name and the fix.
 from __future__ import annotations
 
 import csv
+import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +26,10 @@ import pandas as pd
 from actionlab.manifest.splits import normalize_split
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-SOURCES = ("synthetic", "folder", "labels_csv", "kinetics_csv")
+logger = logging.getLogger(__name__)
+
+SOURCES = ("synthetic", "folder", "labels_csv", "kinetics_csv", "cluster_labels")
+CLUSTER_MEMBERS_FILE = "cluster_members.csv"  # read from the folder of cluster_labels.csv
 BASE_COLUMNS = ["path", "label", "time_start", "time_end", "error"]
 DEFAULT_GROUP_COLUMN = "group"  # used when present; another column must exist
 MAX_LISTED = 10  # rows named in a whole-file error message
@@ -308,3 +314,133 @@ def read_kinetics_csv(
     table["error"] = _row_errors(csv_path, lines, problems)
     _apply_group_column(table, group_column, str(csv_path), lines)
     return _finish(table)
+
+
+def _cluster_id(text: str, problems: list[str]) -> int | None:
+    """A cluster cell as an int; ``None`` when empty or not an int (then a problem is added)."""
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        problems.append(f"cluster {text!r} is not a cluster number")
+        return None
+
+
+def _need_columns(table: pd.DataFrame, columns: list[str], csv_path: Path) -> None:
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise ValueError(
+            f"{csv_path}: columns {missing} are missing (found {list(table.columns)}); the "
+            "clustering pipeline writes this file with them: start again from its copy."
+        )
+
+
+def read_cluster_labels(csv_path: str | Path) -> pd.DataFrame:
+    """Named clusters as a labelled source: every clip of a cluster whose ``label`` is filled in
+    ``cluster_labels.csv`` (``cluster,label[,...]``) becomes a row with that label; its video,
+    time range and group come from ``cluster_members.csv`` in the same folder
+    (``cluster,path[,time_start,time_end][,group][,...]``; relative paths are relative to it).
+
+    Both files are written by the clustering pipeline. Clusters with an empty label, and member
+    rows with an empty cluster, are left out (logged with counts). A ``cluster_labels.csv`` row
+    with an unknown or repeated cluster, and a member row with a cluster that has no row, a
+    missing file or a bad time range, are kept with ``error`` naming the file, line and fix.
+    ``ingestion.group_column`` does not apply: groups are the members' ``group`` column (each
+    video its own group when it is empty throughout).
+    """
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"ingestion.root={str(csv_path)!r}: cluster_labels CSV not found.")
+    members_path = csv_path.parent / CLUSTER_MEMBERS_FILE
+    if not members_path.is_file():
+        raise FileNotFoundError(
+            f"{csv_path}: {CLUSTER_MEMBERS_FILE} is missing beside it ({members_path}); the "
+            "clustering pipeline writes both into data/08_reporting/clusters/: copy them together."
+        )
+    names, name_lines, name_problems = _read_csv_rows(csv_path)
+    _need_columns(names, ["cluster", "label"], csv_path)
+    members, lines, problems = _read_csv_rows(members_path)
+    _need_columns(members, ["cluster", "path"], members_path)
+    member_ids = [_cluster_id(text, problems[i]) for i, text in enumerate(members["cluster"])]
+    known = {c for c in member_ids if c is not None}
+
+    label_of: dict[int, str] = {}
+    line_of: dict[int, int] = {}
+    rejected_rows = []
+    for row, line, problem in zip(names.to_dict("records"), name_lines, name_problems, strict=True):
+        cid = _cluster_id(row["cluster"], problem)
+        if row["cluster"] == "":
+            problem.append("missing cluster; give the row its cluster number")
+        elif cid is not None and cid in line_of:
+            problem.append(f"cluster {cid} is also on line {line_of[cid]}; give each cluster one row")
+        elif cid is not None and cid not in known:
+            problem.append(
+                f"unknown cluster {cid}: {CLUSTER_MEMBERS_FILE} has no clip in it; fix the number "
+                "or remove the row"
+            )
+        if problem:
+            rejected_rows.append(
+                {"path": f"{csv_path}#line{line}", "label": row["label"],
+                 "error": f"{csv_path.name} line {line}: {' | '.join(problem)}"}
+            )  # fmt: skip
+        else:
+            label_of[cid], line_of[cid] = row["label"], line
+
+    keep, labels, paths, starts, ends = [], [], [], [], []
+    left_out: Counter[int | None] = Counter()
+    has_times = "time_start" in members or "time_end" in members
+    for i, row in enumerate(members.to_dict("records")):
+        cid, problem = member_ids[i], problems[i]
+        if cid is None and not problem:
+            left_out[None] += 1  # no cluster: left out
+            continue
+        if cid is not None and label_of.get(cid) == "":
+            left_out[cid] += 1
+            continue
+        if cid is not None and cid not in label_of:
+            problem.append(
+                f"cluster {cid} has no accepted row in {csv_path.name}; add one (an empty label "
+                "leaves its clips out) or fix that row"
+            )
+        keep.append(i)
+        labels.append(label_of.get(cid, "") if cid is not None else "")
+        if row["path"] == "":
+            problem.append("missing path; give the row the video's path")
+            paths.append(f"{members_path}#line{lines[i]}")  # unique: a rejected row's id hashes it
+        else:
+            path = (members_path.parent / row["path"]).resolve()
+            paths.append(str(path))
+            if not path.is_file():
+                problem.append(f"file not found: {path}; fix the path or remove the row")
+        if has_times:
+            start, end = _time_range(row.get("time_start", ""), row.get("time_end", ""), problem)
+            starts.append(start)
+            ends.append(end)
+    if left_out:
+        unnamed = sorted(c for c in left_out if c is not None)
+        logger.info(
+            "%s: %d clips left out: %s", csv_path.name, sum(left_out.values()), ", ".join(
+                [f"cluster {c} (no label): {left_out[c]}" for c in unnamed]
+                + ([f"no cluster: {left_out[None]}"] if None in left_out else [])
+            ),
+        )  # fmt: skip
+
+    table = members.iloc[keep].drop(columns=["video_id", "cluster"], errors="ignore")
+    table = table.reset_index(drop=True).assign(path=paths, label=labels)
+    if has_times:
+        table["time_start"], table["time_end"] = starts, ends
+    kept_lines = [lines[i] for i in keep]
+    table["error"] = _row_errors(members_path, kept_lines, [problems[i] for i in keep])
+    if "group" in table and (table["group"] != "").any():
+        _apply_group_column(table, "group", str(members_path), kept_lines)
+    else:
+        table["group"] = ""
+    if rejected_rows:
+        table = pd.concat([table, pd.DataFrame(rejected_rows)], ignore_index=True)
+    if table.empty:
+        raise ValueError(
+            f"{csv_path}: no cluster has a label, so there is nothing to ingest; write a label "
+            "in the label column of each cluster to keep."
+        )
+    return _finish(table.reset_index(drop=True))

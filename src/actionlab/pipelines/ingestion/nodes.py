@@ -12,6 +12,7 @@ from actionlab.engine import Batch, PartitionStore
 from actionlab.manifest import (
     ACCEPTED,
     SOURCES,
+    read_cluster_labels,
     read_folder,
     read_kinetics_csv,
     read_labels_csv,
@@ -47,6 +48,8 @@ def _read_source(params: dict[str, Any], group_column: str | None) -> pd.DataFra
         return read_labels_csv(root, group_column)
     if source == "kinetics_csv":
         return read_kinetics_csv(root, params.get("kinetics_video_dir"), extensions, group_column)
+    if source == "cluster_labels":
+        return read_cluster_labels(root)
     raise ValueError(f"ingestion.source={source!r} is not one of {SOURCES}.")
 
 
