@@ -1,4 +1,4 @@
-"""Wiring of the ``clustering`` pipeline."""
+"""Wiring of the ``clustering`` pipeline (modular pipeline and tag ``clustering``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -23,5 +23,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 analyse_centroids, ["clip_embeddings", "params:clustering"],
                 ["centroid_summary", "centroid_distances_plot"], name="analyse_centroids",
             ),  # fmt: skip
-        ]
+        ],
+        namespace="clustering",  # one collapsible box in kedro viz; node names <namespace>.<node>
+        prefix_datasets_with_namespace=False,  # dataset and parameter names stay as they are
+        tags="clustering",
     )
