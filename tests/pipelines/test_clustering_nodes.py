@@ -135,7 +135,7 @@ def test_pipeline_wiring_reads_the_ssl_splits(params) -> None:
          "params:clustering": MemoryDataset(params),
          "params:ssl_training.splits": MemoryDataset(["train", "val"])}
     )  # fmt: skip
-    pipeline = create_pipeline().only_nodes("cluster_clips", "evaluate_clusters")
+    pipeline = create_pipeline().only_nodes("clustering.cluster_clips", "clustering.evaluate_clusters")
     SequentialRunner().run(pipeline, catalog)
     metrics = catalog.load("clustering_metrics")
     assert metrics["n_clips_unseen"]["value"] == 16

@@ -1,4 +1,4 @@
-"""Wiring of the ``clustering`` pipeline."""
+"""Wiring of the ``clustering`` pipeline (modular pipeline and tag ``clustering``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -34,5 +34,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["cluster_sheets", "cluster_previews", "cluster_labels", "cluster_members"],
                 name="describe_clusters",
             ),  # fmt: skip
-        ]
+        ],
+        namespace="clustering",  # one collapsible box in kedro viz; node names <namespace>.<node>
+        prefix_datasets_with_namespace=False,  # dataset and parameter names stay as they are
+        tags="clustering",
     )

@@ -1,4 +1,4 @@
-"""Wiring of the ``embedding`` pipeline."""
+"""Wiring of the ``embedding`` pipeline (modular pipeline and tag ``embedding``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -17,5 +17,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 collect_embeddings, ["embedding_plan", "frame_features"],
                 ["clip_embeddings", "embedding_failures", "embedding_metrics"], name="collect_embeddings",
             ),  # fmt: skip
-        ]
+        ],
+        namespace="embedding",  # one collapsible box in kedro viz; node names <namespace>.<node>
+        prefix_datasets_with_namespace=False,  # dataset and parameter names stay as they are
+        tags="embedding",
     )

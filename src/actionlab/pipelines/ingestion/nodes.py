@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from actionlab.datasets.raw_videos_dataset import RawVideos
 from actionlab.engine import Batch, PartitionStore
 from actionlab.manifest import (
     ACCEPTED,
@@ -26,16 +28,33 @@ from actionlab.synthetic import generate_dataset
 logger = logging.getLogger(__name__)
 
 
-def discover_videos(params: dict[str, Any]) -> pd.DataFrame:
-    """The source table for ``ingestion.source``, grouped by ``ingestion.group_column`` (null:
-    no groups; the default ``group`` is used when the source has it)."""
-    return _read_source(params, params.get("group_column", "group"))
+def discover_videos(raw_videos: RawVideos, params: dict[str, Any]) -> pd.DataFrame:
+    """The source table for ``ingestion.source`` from the ``raw_videos`` root, grouped by
+    ``ingestion.group_column`` (null: no groups; the default ``group`` is used when the source
+    has it)."""
+    _check_same_root(raw_videos, params["root"])
+    return _read_source(Path(raw_videos.root), params, params.get("group_column", "group"))
 
 
-def _read_source(params: dict[str, Any], group_column: str | None) -> pd.DataFrame:
-    """The synthetic source writes the built-in videos into ``ingestion.root`` first when that
-    folder has no ``labels.csv`` yet."""
-    source, root = params["source"], Path(params["root"])
+def _check_same_root(raw_videos: RawVideos, root: str) -> None:
+    """The ``raw_videos`` dataset and parameter ``ingestion.root`` must name one place: both
+    follow ``--params ingestion.root=...`` and conf/*/globals.yml, but a root changed in a
+    parameters file only reaches the parameter."""
+    if not raw_videos.is_local:
+        raise ValueError(f"ingestion.root={raw_videos.root!r}: the video sources read local paths only.")
+    if os.path.abspath(raw_videos.root) != os.path.abspath(root):
+        raise ValueError(
+            f"The raw_videos dataset reads {raw_videos.root!r} but parameter ingestion.root is "
+            f"{root!r}: one of them was overridden alone (a parameters file sets ingestion.root "
+            "for the parameter only). Set the root once: --params \"ingestion.root=<path>\" for "
+            "one run, or `ingestion: {root: <path>}` in conf/local/globals.yml for good."
+        )
+
+
+def _read_source(root: Path, params: dict[str, Any], group_column: str | None) -> pd.DataFrame:
+    """The synthetic source writes the built-in videos into ``root`` first when that folder has
+    no ``labels.csv`` yet."""
+    source = params["source"]
     extensions = tuple(params["video_extensions"])
     if source == "synthetic":
         if not (root / "labels.csv").is_file():

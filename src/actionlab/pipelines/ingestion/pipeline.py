@@ -1,4 +1,4 @@
-"""Wiring of the ``ingestion`` pipeline."""
+"""Wiring of the ``ingestion`` pipeline (modular pipeline and tag ``ingestion``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -13,7 +13,7 @@ from actionlab.pipelines.ingestion.nodes import (
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(discover_videos, "params:ingestion", "video_sources", name="discover_videos"),
+            Node(discover_videos, ["raw_videos", "params:ingestion"], "video_sources", name="discover_videos"),
             Node(
                 probe_videos, ["video_sources", "params:ingestion", "params:runtime"],
                 ["probes", "probe_plan"], name="probe_videos",
@@ -26,5 +26,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 report_ingestion, "manifest", ["rejected_videos", "ingestion_metrics"],
                 name="report_ingestion",
             ),  # fmt: skip
-        ]
+        ],
+        namespace="ingestion",  # one collapsible box in kedro viz; node names <namespace>.<node>
+        prefix_datasets_with_namespace=False,  # dataset and parameter names stay as they are
+        tags="ingestion",
     )

@@ -1,4 +1,4 @@
-"""Wiring of the ``preprocessing`` pipeline."""
+"""Wiring of the ``preprocessing`` pipeline (modular pipeline and tag ``preprocessing``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -18,5 +18,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["preprocessing_report", "preprocessing_metrics", "clip_samples_plot"],
                 name="report_preprocessing",
             ),  # fmt: skip
-        ]
+        ],
+        namespace="preprocessing",  # one collapsible box in kedro viz; node names <namespace>.<node>
+        prefix_datasets_with_namespace=False,  # dataset and parameter names stay as they are
+        tags="preprocessing",
     )

@@ -1,4 +1,4 @@
-"""Wiring of the ``ssl_training`` pipeline."""
+"""Wiring of the ``ssl_training`` pipeline (modular pipeline and tag ``ssl_training``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -12,5 +12,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 train_ssl_encoder, ["clips", "clip_index", "params:ssl_training"],
                 ["ssl_encoder", "ssl_history", "ssl_metrics", "ssl_loss_plot"], name="train_ssl_encoder",
             ),  # fmt: skip
-        ]
+        ],
+        namespace="ssl_training",  # one collapsible box in kedro viz; node names <namespace>.<node>
+        prefix_datasets_with_namespace=False,  # dataset and parameter names stay as they are
+        tags="ssl_training",
     )
