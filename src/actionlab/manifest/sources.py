@@ -123,13 +123,24 @@ def _row_errors(csv_path: Path, lines: list[int], problems: list[list[str]]) -> 
     ]
 
 
+GROUP_GAP_FIX = (
+    "fill the column for every row, or set ingestion.group_column to null (each video its own "
+    "group) or to another column."
+)
+
+
 def _apply_group_column(
-    table: pd.DataFrame, column: str | None, where: str, lines: list[int] | None = None
+    table: pd.DataFrame,
+    column: str | None,
+    where: str,
+    lines: list[int] | None = None,
+    fix: str = GROUP_GAP_FIX,
 ) -> None:
     """Set ``group`` from ``column`` in place; ``None`` means no groups (each video its own).
 
     The default column ``group`` may be absent (no groups); any other column must exist. A
-    present column with empty cells on rows that would become clips raises, naming the rows.
+    present column with empty cells on rows that would become clips raises, naming the rows
+    and ``fix``.
     """
     if not column:
         table["group"] = ""
@@ -152,10 +163,8 @@ def _apply_group_column(
             named = "rows " + ", ".join(str(table["path"].iloc[i]) for i in gaps[:MAX_LISTED])
         more = f" and {len(gaps) - MAX_LISTED} more" if len(gaps) > MAX_LISTED else ""
         raise ValueError(
-            f"{where}: the group column {column!r} (ingestion.group_column) is empty on "
-            f"{len(gaps)} rows ({named}{more}), so a group could cross splits; fill the column "
-            "for every row, or set ingestion.group_column to null (each video its own group) or "
-            "to another column."
+            f"{where}: the group column {column!r} is empty on {len(gaps)} rows "
+            f"({named}{more}), so a group could cross splits; {fix}"
         )
     table["group"] = values
 
@@ -433,7 +442,11 @@ def read_cluster_labels(csv_path: str | Path) -> pd.DataFrame:
     kept_lines = [lines[i] for i in keep]
     table["error"] = _row_errors(members_path, kept_lines, [problems[i] for i in keep])
     if "group" in table and (table["group"] != "").any():
-        _apply_group_column(table, "group", str(members_path), kept_lines)
+        _apply_group_column(
+            table, "group", str(members_path), kept_lines,
+            fix="fill the group column for every clip, or empty it on every row (each video its "
+            "own group); ingestion.group_column does not apply to this source.",
+        )  # fmt: skip
     else:
         table["group"] = ""
     if rejected_rows:
