@@ -18,6 +18,7 @@ from actionlab.clustering.evaluation import (
     table_metrics,
     unseen_mask,
 )
+from actionlab.lineage import with_lineage
 from actionlab.metrics.centroids import centroid_analysis
 from actionlab.plots.embedding import (
     centroid_distance_figure,
@@ -68,6 +69,7 @@ def cluster_clips(
         "Clustering: %s, k=%s (%s), label-free k=%s (%s)", params["algorithm"], info["k"],
         info["k_source"], info["k_labelfree"], info["k_source_labelfree"],
     )  # fmt: skip
+    table = with_lineage(table, clip_embeddings, params={"clustering": params})
     return table, {"algorithm": params["algorithm"], **info}, figure
 
 
