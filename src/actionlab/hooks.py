@@ -100,6 +100,7 @@ class LineageHooks:
         self._own = {k: str(v) for k, v in flatten(own).items()}
         self._logged = dict(self._client.get_run(self._run_id).data.params)
         self._datasets: set[str] = set()
+        self._warned: set[str] = set()
         if config.tracking.run.name is None and config.tracking.run.id is None:
             name = run_name(names, run_params.get("runtime_params") or {})
             self._client.update_run(self._run_id, name=name)
@@ -130,7 +131,8 @@ class LineageHooks:
                 known = self._own.get(key, self._logged.get(key))
                 if known is None:
                     new[key] = self._logged[key] = value
-                elif known != value:
+                elif known != value and key not in self._warned:
+                    self._warned.add(key)
                     logger.warning(
                         "%s was made with %s=%s, but this run has %s=%s.", dataset, key, value, key, known
                     )
