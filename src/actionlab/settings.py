@@ -3,10 +3,14 @@ from the Kedro defaults. For further information, including these default values
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
 # Instantiated project hooks (executed in Last-In-First-Out order).
-# ParameterCheckHooks validates every parameter group before anything runs.
-from actionlab.hooks import ParameterCheckHooks
+# ParameterCheckHooks validates every parameter group before anything runs; LineageHooks gives
+# every MLflow run its lineage, git commit and a telling name (after kedro-mlflow's hook).
+from actionlab.hooks import LineageHooks, ParameterCheckHooks
+from actionlab.quiet import quiet_warnings
 
-HOOKS = (ParameterCheckHooks(),)
+quiet_warnings()  # the `kedro` command does it earlier (a kedro.init entry point); this is for Python
+
+HOOKS = (ParameterCheckHooks(), LineageHooks())
 
 # Installed plugins for which to disable hook auto-registration.
 # DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)

@@ -54,6 +54,7 @@ Backbone normalisation (``norm``):
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,8 @@ class FrameEncoder(nn.Module):
             "roi": roi,
             "mirror": bool(mirror),
         }
+        # what the encoder was made from (``actionlab.lineage``), saved with it
+        self.attrs: dict[str, Any] = {}
         backbone = getattr(torchvision.models, arch)(weights=None, norm_layer=norm_layer)
         channels = input_channels(input_mode)
         if channels != backbone.conv1.in_channels:
@@ -288,6 +291,19 @@ class FrameEncoder(nn.Module):
         x = self.prepare(clip, device=device)
         out = [self.features(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
         return torch.cat(out).float().cpu().numpy()
+
+
+class FrameFeatures(nn.Module):
+    """``encoder.features`` as ``forward``: prepared frames (B, C, h, w) -> per-frame features
+    (B, dim). What the encoder is exported as (``torch.export`` traces ``forward``), so the
+    exported graph gives the features the embedding stage uses, without this package."""
+
+    def __init__(self, encoder: FrameEncoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder.features(x)
 
 
 def load_backbone_weights(encoder: FrameEncoder, weights_path: str | Path) -> None:
@@ -349,20 +365,22 @@ def _norm_layer(norm: str) -> Any:
     if norm == "frozen":
         return FixedNorm2d
     if norm == "scale":
-        return lambda c: FixedNorm2d(c, shift=False)
+        return partial(FixedNorm2d, shift=False)  # picklable (mlflow.pytorch saves the module)
     raise ValueError(f"norm={norm!r}; expected one of {NORMS}.")
 
 
 def frame_encoder_state(encoder: FrameEncoder) -> dict[str, Any]:
-    """Config + state dict (CPU tensors): what rebuilds the encoder, picklable for workers."""
+    """Config + state dict (CPU tensors) + attrs (its lineage): what rebuilds the encoder,
+    picklable for workers."""
     state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
-    return {"config": dict(encoder.config), "state_dict": state}
+    return {"config": dict(encoder.config), "state_dict": state, "attrs": dict(encoder.attrs)}
 
 
 def frame_encoder_from_state(blob: dict[str, Any]) -> FrameEncoder:
     """The encoder described by :func:`frame_encoder_state`, in eval mode."""
     encoder = FrameEncoder(**blob["config"])
     encoder.load_state_dict(blob["state_dict"])
+    encoder.attrs = dict(blob.get("attrs") or {})  # files saved before attrs existed have none
     return encoder.eval()
 
 

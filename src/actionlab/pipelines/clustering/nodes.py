@@ -28,6 +28,7 @@ from actionlab.clustering.evaluation import (
     unseen_mask,
 )
 from actionlab.engine import PartitionStore
+from actionlab.lineage import with_lineage
 from actionlab.metrics.centroids import centroid_analysis
 from actionlab.plots.clusters import cluster_sheet_figure, preview_gif
 from actionlab.plots.embedding import (
@@ -80,6 +81,7 @@ def cluster_clips(
         "Clustering: %s, k=%s (%s), label-free k=%s (%s)", params["algorithm"], info["k"],
         info["k_source"], info["k_labelfree"], info["k_source_labelfree"],
     )  # fmt: skip
+    table = with_lineage(table, clip_embeddings, params={"clustering": params})
     return table, {"algorithm": params["algorithm"], **info}, figure
 
 

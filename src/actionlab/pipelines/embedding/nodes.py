@@ -15,6 +15,7 @@ import torch
 from actionlab.encoders import build_encoder
 from actionlab.encoders.items import embed_item, embed_items, embedding_key
 from actionlab.engine import Batch, Grouped, Item, PartitionStore
+from actionlab.lineage import with_lineage
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
 from actionlab.models.frame_encoder import frame_encoder_state
@@ -73,7 +74,10 @@ def embed_clips(
     fn = Grouped(embed_item, embed_items, size=group)
     shared = frame_encoder_state(ssl) if ssl is not None else None
     batch = Batch("embed clips", fn, items, runtime, shared=shared)
-    return batch, rows[TABLE_COLUMNS].reset_index(drop=True)
+    # lineage: the clips', the encoder's (its training parameters) and its digest when it is ssl
+    used = {"embedding": params, **({"ssl_encoder": {"digest": fingerprint}} if ssl else {})}
+    plan = rows[TABLE_COLUMNS].reset_index(drop=True)
+    return batch, with_lineage(plan, clip_index, *([ssl] if ssl else []), params=used)
 
 
 def collect_embeddings(
@@ -98,4 +102,4 @@ def collect_embeddings(
         "frames_per_s": {"value": frames / max(seconds, 1e-9), "step": 0},
         "clips_failed": {"value": float(len(failed)), "step": 0},
     }
-    return table, failed.reset_index(drop=True), metrics
+    return with_lineage(table, embedding_plan), failed.reset_index(drop=True), metrics

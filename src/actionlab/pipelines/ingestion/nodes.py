@@ -11,6 +11,7 @@ import pandas as pd
 
 from actionlab.datasets.raw_videos_dataset import RawVideos
 from actionlab.engine import Batch, PartitionStore
+from actionlab.lineage import frame_digest, with_lineage
 from actionlab.manifest import (
     ACCEPTED,
     SOURCES,
@@ -84,7 +85,8 @@ def build_manifest(
     probe_plan: pd.DataFrame, probes: PartitionStore, previous_splits: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The manifest from the probe records, the accepted videos with their split from the saved
-    split table (a split from the CSV wins; see ``update_split_table``), and the new table."""
+    split table (a split from the CSV wins; see ``update_split_table``), and the new table.
+    The manifest carries its lineage: the ingestion parameters and its content digest."""
     manifest = manifest_from_probes(probe_plan, probes)
     accepted = manifest["status"] == ACCEPTED
     if not accepted.any():
@@ -103,7 +105,8 @@ def build_manifest(
         "Manifest: %d accepted, %d rejected; splits %s",
         accepted.sum(), (~accepted).sum(), manifest.loc[accepted, "split"].value_counts().to_dict(),
     )  # fmt: skip
-    return manifest, splits
+    digest = {"manifest": frame_digest(manifest)}
+    return with_lineage(manifest, params={"ingestion": params}, inputs=digest), splits
 
 
 def report_ingestion(manifest: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from actionlab.engine import Batch, Item, PartitionStore
 from actionlab.keys import params_hash, partition_key
+from actionlab.lineage import with_lineage
 from actionlab.manifest import ACCEPTED, REJECTED
 from actionlab.plots.clips import clip_grid_figure
 from actionlab.video.items import CLIP_VERSION, clip_item, sampled_frames
@@ -40,7 +41,8 @@ def decode_videos(
         Item(row.clip_key, {"path": row.path, "start": _time(row.time_start), "end": _time(row.time_end), "clip": clip})
         for row in accepted.itertuples(index=False)
     ]  # fmt: skip
-    return Batch("decode videos", clip_item, items, runtime), accepted.reset_index(drop=True)
+    plan = with_lineage(accepted.reset_index(drop=True), manifest, params={"preprocessing": params})
+    return Batch("decode videos", clip_item, items, runtime), plan
 
 
 def index_clips(clip_plan: pd.DataFrame, clips: PartitionStore) -> pd.DataFrame:
@@ -64,7 +66,7 @@ def index_clips(clip_plan: pd.DataFrame, clips: PartitionStore) -> pd.DataFrame:
     index = clip_plan.assign(clip_frames=frames, status=status, error=errors, warnings=warnings)
     if not (index["status"] == ACCEPTED).any():
         raise ValueError("No video could be preprocessed; see the errors in the preprocessing report.")
-    return index
+    return with_lineage(index, clip_plan)
 
 
 def report_preprocessing(

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from actionlab.engine import PartitionStore
+from actionlab.lineage import with_lineage
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
 from actionlab.models.data import ClipWindows
@@ -49,4 +50,5 @@ def train_ssl_encoder(
         history, metrics=("loss", "collapse_std"),
         title=f"SimSiam: loss, and collapse indicator (healthy ~ 1/sqrt(d) = {ideal:.3f}, collapse -> 0)",
     )  # fmt: skip
+    with_lineage(encoder, clip_index, params={"ssl_training": params})  # saved with the encoder
     return encoder, history, metrics, figure
