@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -58,12 +59,13 @@ def log_frame_encoder(encoder: FrameEncoder, name: str, **log_model_kwargs: Any)
     features the embedding stage uses (``FrameEncoder.features``), without this package. The
     model's params are the encoder's lineage (training parameters, data), its metadata the
     config that rebuilds and prepares for it."""
+    # a CPU copy: the caller's encoder stays on its device and in its mode
     size, channels = encoder.config["input_size"], input_channels(encoder.config["input_mode"])
     # two frames: torch.export keeps a batch dimension of 1 static
     example = np.random.default_rng(0).standard_normal((2, channels, size, size)).astype(np.float32)
     params = {k: str(v) for k, v in lineage_of(encoder)["params"].items()}
     return mlflow.pytorch.log_model(
-        FrameFeatures(encoder.cpu().eval()), name=name, input_example=example, params=params,
+        FrameFeatures(copy.deepcopy(encoder).cpu().eval()), name=name, input_example=example, params=params,
         metadata={"config": encoder.config}, serialization_format="pt2",
         pip_requirements=["torch==" + version("torch")], **log_model_kwargs,
     )  # fmt: skip
