@@ -129,6 +129,19 @@ GROUP_GAP_FIX = (
 )
 
 
+def _row_path(csv_path: Path, line: int, value: str, problem: list[str]) -> str:
+    """A CSV row's video path, resolved against the CSV's folder; a missing path or file is
+    noted in ``problem`` (a missing path gets an id unique to the row: a rejected row's id
+    hashes it)."""
+    if value == "":
+        problem.append("missing path; give the row the video's path (relative to the CSV)")
+        return f"{csv_path}#line{line}"
+    path = (csv_path.parent / value).resolve()
+    if not path.is_file():
+        problem.append(f"file not found: {path}; fix the path or remove the row")
+    return str(path)
+
+
 def _apply_group_column(
     table: pd.DataFrame,
     column: str | None,
@@ -225,14 +238,7 @@ def read_labels_csv(
     has_times = "time_start" in table or "time_end" in table
     for i, row in enumerate(table.to_dict("records")):
         problem = problems[i]
-        if row["path"] == "":
-            problem.append("missing path; give the row the video's path (relative to the CSV)")
-            paths.append(f"{csv_path}#line{lines[i]}")  # unique: a rejected row's id hashes it
-        else:
-            path = (csv_path.parent / row["path"]).resolve()
-            paths.append(str(path))
-            if not path.is_file():
-                problem.append(f"file not found: {path}; fix the path or remove the row")
+        paths.append(_row_path(csv_path, lines[i], row["path"], problem))
         if row["label"] == "":
             problem.append("missing label; give the row a label")
         splits.append(_split(row.get("split", ""), problem))
@@ -414,14 +420,7 @@ def read_cluster_labels(csv_path: str | Path) -> pd.DataFrame:
             )
         keep.append(i)
         labels.append(label_of.get(cid, "") if cid is not None else "")
-        if row["path"] == "":
-            problem.append("missing path; give the row the video's path")
-            paths.append(f"{members_path}#line{lines[i]}")  # unique: a rejected row's id hashes it
-        else:
-            path = (members_path.parent / row["path"]).resolve()
-            paths.append(str(path))
-            if not path.is_file():
-                problem.append(f"file not found: {path}; fix the path or remove the row")
+        paths.append(_row_path(members_path, lines[i], row["path"], problem))
         if has_times:
             start, end = _time_range(row.get("time_start", ""), row.get("time_end", ""), problem)
             starts.append(start)
