@@ -15,6 +15,7 @@ from actionlab.inference import (
     TimelineError,
     build_timeline,
     make_windows,
+    range_frames,
     read_segments_csv,
     read_segments_json,
     select_range,
@@ -124,6 +125,20 @@ def test_select_range_defaults_and_forms() -> None:
 def test_select_range_errors_name_the_option_and_the_valid_range(kwargs: dict, match: str) -> None:
     with pytest.raises(TimelineError, match=match):
         select_range(10.0, **kwargs)
+
+
+def test_range_frames_follow_start_inclusive_end_exclusive() -> None:
+    # 10 s at 25 fps = 250 frames; [2, 6.5) holds frames 50..162 (frame 162 is at 6.48 s)
+    assert range_frames(2.0, 6.5, 25.0, 250) == (50, 113)
+    assert range_frames(0.0, 10.0, 25.0, 250) == (0, 250)
+    assert range_frames(0.01, 0.05, 25.0, 250) == (1, 1)  # only frame 1 (0.04 s) is inside
+    with pytest.raises(TimelineError, match="holds no frame"):
+        range_frames(0.01, 0.02, 25.0, 250)
+    t0, t1 = select_range(4.0, start=1, duration=1.5)
+    first, n = range_frames(t0, t1, 10.0, 40)
+    assert [(w.start, w.end) for w in make_windows(n, 10.0, 1.0, 0.5, first_frame=first)] == [
+        (1.0, 2.0), (1.5, 2.5)
+    ]  # fmt: skip
 
 
 def test_select_range_names_kedro_parameters_with_a_prefix() -> None:

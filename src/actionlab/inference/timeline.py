@@ -43,6 +43,7 @@ __all__ = [
     "build_timeline",
     "make_windows",
     "merge_segments",
+    "range_frames",
     "read_segments_csv",
     "read_segments_json",
     "segments_to_records",
@@ -125,6 +126,21 @@ def select_range(
             )
         return t0, t1
     return t0, total
+
+
+def range_frames(t0: float, t1: float, fps: float, total_frames: int) -> tuple[int, int]:
+    """(first_frame, num_frames) of the frames ``i`` with ``t0 <= i / fps < t1`` (the decoder's
+    convention for a time range), within the video's ``total_frames``."""
+    if isinstance(fps, bool) or not isinstance(fps, Real) or not fps > 0 or math.isinf(fps):
+        raise TimelineError(f"fps={fps!r} must be a positive number.")
+    first = max(0, math.ceil(t0 * fps - 1e-6))
+    stop = min(int(total_frames), math.ceil(t1 * fps - 1e-6))
+    if stop <= first:
+        raise TimelineError(
+            f"the range [{t0:g} s, {t1:g} s) holds no frame of the video ({total_frames} frames "
+            f"at {fps:g} fps); select a longer range."
+        )
+    return first, stop - first
 
 
 # --------------------------------------------------------------------------- windows
