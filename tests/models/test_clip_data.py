@@ -116,3 +116,13 @@ def test_mismatched_inputs_are_refused() -> None:
         ClipDataset(["0", "1"], [5], [0, 1], ArrayClips([frame_ids(5)]))
     with pytest.raises(ValueError, match="at least one frame"):
         ClipDataset(["0"], [0], [0], ArrayClips([frame_ids(5)]))
+
+
+def test_subset_keeps_the_chosen_clips_with_their_labels_and_lengths() -> None:
+    clips = [frame_ids(n) for n in (5, 9, 13)]
+    data = ClipDataset(["0", "1", "2"], [5, 9, 13], [0, 1, 2], ArrayClips(clips), views=2)
+    part = data.subset([2, 0])
+    assert part.keys == ["2", "0"] and part.lengths == [13, 5] and part.labels.tolist() == [2, 0]
+    assert len(part) == 4 and len(data) == 6
+    assert _ids(part[1][0]) == _ids(data[5][0])  # the second view of clip "2"
+    assert len(data.subset([])) == 0

@@ -1,13 +1,13 @@
 """Clip classifiers (cnn_lstm, cnn3d): shapes, training on a separable toy set, local weights,
 normalisation, class weights, early stopping, multi-view prediction and devices."""
 
+import copy
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torchvision
-from sklearn.utils.class_weight import compute_class_weight
 from torch.nn import functional as F
 
 from actionlab.models.clip_data import ArrayClips, ClipDataset
@@ -135,13 +135,35 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
         Cnn3d(2, arch="mc3_18", weights_path=tmp_path / "resnet18.pth")
 
 
-def test_class_weights_match_scikit_learn_balanced() -> None:
+def test_class_weights_are_balanced_when_the_classes_are_imbalanced() -> None:
     labels = np.array([0, 0, 0, 0, 1, 2, 2])
-    expected = compute_class_weight("balanced", classes=np.arange(3), y=labels)
-    assert np.allclose(class_weights(labels, 3, "auto").numpy(), expected)
-    assert class_weights(np.array([0, 1, 0, 1]), 2, "auto") is None
-    assert torch.allclose(class_weights(np.array([0, 1]), 2, "balanced"), torch.ones(2))
-    assert class_weights(labels, 3, "none") is None
+    # n / (C * count): 7 clips over 3 classes
+    assert np.allclose(class_weights(labels, 3), [7 / 12, 7 / 3, 7 / 6])
+    assert class_weights(np.array([0, 1, 0, 1]), 2) is None
+    assert np.allclose(class_weights(np.array([0, 0, 0, 2]), 4), [4 / 6, 1.0, 2.0, 1.0])
+
+
+@pytest.mark.parametrize("balance", [True, False])
+def test_balance_weights_the_training_loss(balance: bool) -> None:
+    """Three clips of one class, one of the other, one full batch and lr 0: the first epoch's
+    training loss is the (class-weighted) cross-entropy of the model's logits on the batch."""
+    clips, _ = toy_set(4)
+    labels = np.array([0, 0, 0, 1])
+    data = ClipDataset(
+        [str(i) for i in range(4)], [8] * 4, labels, ArrayClips(clips),
+        frames_per_clip=8, stride=1, size=32, train=True,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = CnnLstm(2, hidden_size=8)
+    reference = copy.deepcopy(model).train()  # batch statistics, as in training
+    with torch.no_grad():
+        logits = reference(torch.stack([data[i][0] for i in range(4)]))
+    weight = torch.tensor([4 / 6, 2.0]) if balance else None  # n / (C * count)
+    expected = F.cross_entropy(logits, torch.as_tensor(labels), weight=weight)
+    _, history = fit_clip_model(
+        model, data, epochs=1, batch_size=4, lr=0.0, balance=balance, device="cpu", progress=False
+    )
+    assert history["train_loss"].iloc[0] == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_early_stopping_keeps_the_best_validation_epoch() -> None:

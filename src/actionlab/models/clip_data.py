@@ -174,6 +174,15 @@ class ClipDataset(Dataset):
             raise ValueError(f"views={views}: expected >= 1.")
         return other
 
+    def subset(self, clips: Sequence[int]) -> ClipDataset:
+        """A copy holding only the clips at positions ``clips`` (e.g. a validation hold-out)."""
+        pick = [int(i) for i in clips]
+        other = copy.copy(self)
+        other.keys = [self.keys[i] for i in pick]
+        other.lengths = [self.lengths[i] for i in pick]
+        other.labels = self.labels[pick] if pick else self.labels[:0]
+        return other
+
     def indices(self, item: int) -> np.ndarray:
         """Frame indices of ``item``'s window (random per epoch in training)."""
         clip, view = divmod(int(item), self.views)

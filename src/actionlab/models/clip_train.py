@@ -9,6 +9,7 @@ the device from a parameter, one progress bar per epoch and a per-epoch history.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -23,22 +25,24 @@ from tqdm.auto import tqdm
 from actionlab.models.clip_data import ClipDataset
 from actionlab.runtime import resolve_device, seed_everything
 
-HISTORY_COLUMNS = (
-    "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds",
-)  # fmt: skip
-CLASS_WEIGHTS = ("auto", "balanced", "none")
+logger = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = [
+    "epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds",
+]  # fmt: skip
 
 
-def class_weights(labels: np.ndarray, num_classes: int, mode: str = "auto") -> torch.Tensor | None:
-    """Cross-entropy weights ``n / (C * count)`` (scikit-learn's ``balanced``; an absent class
-    counts as 1). ``auto``: only when the counts differ; ``none``: never (None)."""
-    if mode not in CLASS_WEIGHTS:
-        raise ValueError(f"class_weights={mode!r}: expected one of {CLASS_WEIGHTS}.")
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
-    if mode == "none" or (mode == "auto" and len(set(counts.tolist())) == 1):
+def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray | None:
+    """Balanced class weights (scikit-learn) when the counts of the present classes differ, else
+    None; an absent class weighs 1. (The same rule as ``train_classifier.class_weights``.)"""
+    y = np.asarray(y, dtype=np.int64)
+    counts = np.bincount(y, minlength=num_classes)
+    if len(set(counts[counts > 0].tolist())) <= 1:
         return None
-    weights = counts.sum() / (num_classes * np.maximum(counts, 1))
-    return torch.as_tensor(weights, dtype=torch.float32)
+    present = np.unique(y)
+    weights = np.ones(num_classes)
+    weights[present] = compute_class_weight("balanced", classes=present, y=y)
+    return weights
 
 
 def _loader(data: ClipDataset, batch_size: int, *, shuffle: bool, workers: int, seed: int,
@@ -77,29 +81,34 @@ def fit_clip_model(
     epochs: int = 10,
     batch_size: int = 8,
     lr: float = 1e-3,
-    weight_decay: float = 1e-4,
+    weight_decay: float = 0.01,
     patience: int = 3,
-    class_weight: str = "auto",
+    balance: bool = True,
     seed: int = 0,
     device: str = "auto",
     num_workers: int = 0,
     progress: bool = True,
+    desc: str = "train",
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train ``model`` on ``train``; return it (CPU, eval mode, best weights) and its history.
+    """Train ``model`` on ``train``; return it (best weights, eval mode, on ``device``) and
+    its history.
 
-    ``val`` (evaluated with one view per clip, the middle window) drives early stopping: after
-    ``patience`` epochs without a lower validation loss training stops and the weights of the
-    best epoch are restored; without ``val`` all ``epochs`` run and the last weights are kept.
-    The history has one row per epoch: ``HISTORY_COLUMNS`` (``val_*`` NaN without ``val``).
+    Early stopping: after ``patience`` epochs without a lower validation loss (``val``, one view
+    per clip: the middle window) training stops and the weights of the best epoch are restored;
+    without ``val`` the training loss is monitored instead (hold clips out with
+    ``ClipDataset.subset`` to have a validation set). ``balance``: class-weighted loss when the
+    training classes are imbalanced (``class_weights``). The history has one row per epoch:
+    ``HISTORY_COLUMNS`` (``val_*`` NaN without ``val``), ``seconds`` the epoch's wall time.
     """
     if len(train) == 0:
         raise ValueError("fit_clip_model: the training set has no clip.")
     dev = resolve_device(device)
     seed_everything(seed)
     num_classes = len(train.classes) or int(train.labels.max()) + 1
-    weights = class_weights(train.labels, num_classes, class_weight)
-    criterion = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(dev))
+    weights = class_weights(train.labels, num_classes) if balance else None
+    weight = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=dev)
+    criterion = nn.CrossEntropyLoss(weight=weight)
     model = model.to(dev)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=float(lr), weight_decay=float(weight_decay)
@@ -117,7 +126,9 @@ def fit_clip_model(
         train.set_epoch(epoch - 1)
         model.train()
         total, correct, count = 0.0, 0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
+        bar = tqdm(
+            train_loader, desc=f"{desc} epoch {epoch}/{epochs}", disable=not progress, leave=False
+        )
         for batch, targets in bar:
             inputs, labels = batch.to(dev, non_blocking=pin), targets.to(dev, non_blocking=pin)
             logits = model(inputs)
@@ -146,18 +157,18 @@ def fit_clip_model(
         rows.append(row)
         if on_epoch is not None:
             on_epoch(epoch, dict(row))
-        if val_loader is None:
-            continue
-        if row["val_loss"] < best_loss:
-            best_loss, waited = row["val_loss"], 0
+        monitored = row["val_loss"] if val_loader is not None else row["train_loss"]
+        if monitored < best_loss - 1e-6:
+            best_loss, waited = monitored, 0
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         else:
             waited += 1
             if waited >= int(patience):
+                logger.info("%s: early stop at epoch %d (best loss %.4f)", desc, epoch, best_loss)
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return model.cpu().eval(), pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    return model.eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
 
 def predict_proba(
