@@ -1,7 +1,10 @@
-"""SimSiam augmentations on *prepared* encoder inputs (B, C, s, s), with torchvision.transforms.v2.
+"""Augmentations with torchvision.transforms.v2: SimSiam views of *prepared* encoder inputs
+(B, C, s, s) (``TwoViewAugment``), and video-consistent clip augmentation for the clip
+classifiers (``ClipAugment``: one random transform per clip, the same on all its frames).
 
-Every sample of a batch gets its own random crop / flip / jitter / grey / blur (v2 transforms
-draw one set of parameters per call, so they are called per sample). Works on any device.
+In ``TwoViewAugment`` every sample of a batch gets its own random crop / flip / jitter / grey /
+blur (v2 transforms draw one set of parameters per call, so they are called per sample). Works
+on any device.
 
 Photometric transforms expect images in [0, 1], so each 3-channel group is mapped there first
 and back afterwards: ``rgb`` channels undo the mean/std normalisation; ``diff`` channels
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from actionlab.models.frame_encoder import RGB_MEAN, RGB_STD, _check_mode
@@ -103,3 +107,58 @@ class TwoViewAugment:
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.view(x), self.view(x)
+
+
+# --------------------------------------------------------------------------- clip models
+CLIP_JITTER = (0.3, 0.3, 0.3, 0.05)  # brightness, contrast, saturation, hue
+
+
+class ClipAugment:
+    """One random transform per clip, applied identically to all its frames (training only).
+
+    ``aug(frames) -> frames``: uint8 ``(T, 3, H, W)`` in, uint8 ``(T, 3, size, size)`` out.
+    The frames are wrapped as ``tv_tensors.Video``, so one call of the v2 pipeline draws one
+    set of parameters (crop box, flip, angle, jitter factors and order, blur sigma) and applies
+    it to every frame: the motion between frames is kept, only the view of the whole clip
+    changes. Steps: random resized crop (``scale``), horizontal flip (``flip_p``), rotation by
+    up to ``degrees``, colour jitter (``jitter``: brightness, contrast, saturation, hue, with
+    probability ``jitter_p``), Gaussian blur (probability ``blur_p``; 0 = off).
+    """
+
+    def __init__(
+        self,
+        size: int = 64,
+        *,
+        scale: tuple[float, float] = (0.6, 1.0),
+        flip_p: float = 0.5,
+        degrees: float = 10.0,
+        jitter: Sequence[float] = CLIP_JITTER,
+        jitter_p: float = 0.8,
+        blur_p: float = 0.0,
+        blur_sigma: tuple[float, float] = (0.1, 1.5),
+    ) -> None:
+        self.size = int(size)
+        steps: list[v2.Transform] = [
+            v2.RandomResizedCrop(self.size, scale=tuple(scale), antialias=True),
+            v2.RandomHorizontalFlip(flip_p),
+        ]
+        if degrees > 0:
+            steps.append(v2.RandomRotation(float(degrees)))
+        if any(jitter) and jitter_p > 0:
+            steps.append(v2.RandomApply([v2.ColorJitter(*jitter)], p=jitter_p))
+        if blur_p > 0:
+            kernel = max(3, (self.size // 10) | 1)
+            steps.append(
+                v2.RandomApply([v2.GaussianBlur(kernel, sigma=tuple(blur_sigma))], p=blur_p)
+            )
+        self.transform = v2.Compose(steps)
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.transform(tv_tensors.Video(frames)).as_subclass(torch.Tensor)
+
+
+def resize_clip(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """Evaluation view of uint8 ``(T, 3, H, W)`` frames: resized to ``size`` x ``size``."""
+    if frames.shape[-2:] == (size, size):
+        return frames
+    return v2.functional.resize(frames, [int(size), int(size)], antialias=True)
