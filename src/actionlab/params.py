@@ -1,7 +1,8 @@
 """One schema per parameter group, checked before any work starts (no kedro here).
 
 ``check_parameters`` validates every known group present in the project parameters
-(``ingestion``, ``preprocessing``, ``ssl_training``, ``embedding``, ``clustering``, ``runtime``)
+(``ingestion``, ``preprocessing``, ``ssl_training``, ``embedding``, ``clustering``,
+``classification``, ``runtime``)
 and raises one ``ParameterError`` that lists every problem as ``group.key = value: what is
 allowed``. Groups it does not know (future pipelines) pass unchecked.
 
@@ -37,6 +38,8 @@ from actionlab.encoders.torchvision_models import image_model_names, video_model
 from actionlab.engine.config import RuntimeConfig
 from actionlab.manifest.sources import SOURCES
 from actionlab.manifest.splits import SPLITS
+from actionlab.models.classifiers import LINEAR_ESTIMATORS, MODELS
+from actionlab.models.compare import CV_MODES
 from actionlab.models.frame_encoder import INPUT_MODES, NORMS, POOLS, ROIS
 from actionlab.video.sampling import STRATEGIES
 
@@ -323,12 +326,94 @@ class ClusteringParams(_Group):
         return value
 
 
+# ------------------------------------------------------------------------------- classification
+
+
+UnitRange = Annotated[
+    list[Annotated[float, Field(gt=0.0)]], Field(min_length=2, max_length=2), AfterValidator(_ordered_pair)
+]
+
+
+class ClassifierTrainParams(_Group):
+    """``classification.train``: the sequence models' training loop."""
+
+    epochs: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+    weight_decay: NonNegativeFloat
+    patience: PositiveInt
+    balance: bool
+
+
+class SequenceAugmentParams(_Group):
+    """``classification.augment``: random temporal crop and speed of training sequences."""
+
+    crop: Annotated[UnitRange, AfterValidator(lambda v: _at_most_one(v, "crop"))]
+    speed: UnitRange
+
+
+def _at_most_one(value: list[float], name: str) -> list[float]:
+    if value[1] > 1.0:
+        raise ValueError(f"expected shares in (0, 1] for {name}, got {value}")
+    return value
+
+
+class TransformerParams(_Group):
+    """``classification.transformer``."""
+
+    d_model: PositiveInt
+    layers: PositiveInt
+    heads: PositiveInt
+    dropout: Fraction
+    max_len: PositiveInt
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerParams:
+        if self.d_model % self.heads:
+            raise ValueError(
+                f"classification.transformer.heads={self.heads} must divide d_model={self.d_model}"
+            )
+        return self
+
+
+class FrameAverageParams(_Group):
+    """``classification.frame_avg``."""
+
+    hidden: NonNegativeInt
+    dropout: Fraction
+
+
+class LinearParams(_Group):
+    """``classification.linear``."""
+
+    estimator: Literal[LINEAR_ESTIMATORS]  # type: ignore[valid-type]
+    C: PositiveFloat
+    max_iter: PositiveInt
+
+
+class ClassificationParams(_Group):
+    """``classification`` (conf/base/parameters_classification.yml)."""
+
+    models: Annotated[list[Literal[MODELS]], Field(min_length=1)]  # type: ignore[valid-type]
+    cv: Literal[CV_MODES]  # type: ignore[valid-type]
+    seed: Seed
+    device: Device
+    progress: bool
+    val_share: Annotated[float, Field(ge=0.0, lt=1.0)]
+    train: ClassifierTrainParams
+    augment: SequenceAugmentParams
+    transformer: TransformerParams
+    frame_avg: FrameAverageParams
+    linear: LinearParams
+
+
 GROUPS: dict[str, type[BaseModel]] = {
     "ingestion": IngestionParams,
     "preprocessing": PreprocessingParams,
     "ssl_training": SSLTrainingParams,
     "embedding": EmbeddingParams,
     "clustering": ClusteringParams,
+    "classification": ClassificationParams,
     "runtime": RuntimeConfig,
 }
 FILES = {group: f"conf/base/parameters_{group}.yml" for group in GROUPS} | {

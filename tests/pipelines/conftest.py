@@ -20,6 +20,7 @@ FAST_PARAMS: dict[str, Any] = {
     "preprocessing": {"size": 64, "max_frames": 16},
     "ssl_training": {"epochs": 1, "batch_size": 32, "input_size": 32, "proj_dim": 64, "pred_hidden": 32, "frames_per_clip": 4},
     "embedding": {"batch_size": 16, "encoder": "ssl"},  # the SSL path end to end (the default is motion)
+    "classification": {"progress": False, "train": {"epochs": 15}},
 }
 
 

@@ -1,0 +1,5 @@
+"""The `classification` pipeline."""
+
+from actionlab.pipelines.classification.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,131 @@
+"""Classification nodes: train the classifiers on stored features, then compare them."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from actionlab.engine import PartitionStore
+from actionlab.lineage import with_lineage
+from actionlab.metrics.classification import comparison_metrics, comparison_table, per_class_report
+from actionlab.models.classifiers import SEQUENCE_MODELS
+from actionlab.models.compare import (
+    PROBA_PREFIX,
+    ClassificationData,
+    LazySequences,
+    classifier_blob,
+    compare_classifiers,
+    stored_sequence,
+)
+from actionlab.plots.classification import confusion_matrix_figure
+from actionlab.plots.common import new_figure
+from actionlab.plots.training import history_figure
+
+logger = logging.getLogger(__name__)
+CURVES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+
+
+def _labelled(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    labels = clip_embeddings["label"].astype("string").str.strip().fillna("")
+    table = clip_embeddings[labels != ""].reset_index(drop=True)
+    if dropped := len(clip_embeddings) - len(table):
+        logger.warning("Classification: %d of %d clips have no label and are left out", dropped, len(clip_embeddings))
+    classes = table["label"].astype(str).unique()
+    if len(classes) < 2:
+        raise ValueError(
+            f"classification needs labelled clips of at least 2 classes; found {len(classes)} "
+            f"({', '.join(map(str, classes)) or 'no labels'}) in {len(table)} of {len(clip_embeddings)} clips. "
+            "Use an ingestion source with labels (ingestion.source=folder, labels_csv, kinetics_csv or "
+            "cluster_labels), or leave classification out of the run (--pipelines ...)."
+        )
+    if params["cv"] == "group" and table["group"].astype("string").fillna("").eq("").any():
+        raise ValueError(
+            "classification.cv=group needs a group for every labelled clip; some have none. Set "
+            "ingestion.group_column to the column that names the group (e.g. person), or use classification.cv=split."
+        )
+    return table
+
+
+def train_classifiers(
+    clip_embeddings: pd.DataFrame, frame_features: PartitionStore, params: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train every model in ``classification.models`` as ``classification.cv`` says; returns the
+    kept models (06_models, one file each), every test clip's prediction per model and fold
+    (07_model_output), the training histories and the costs (08_reporting)."""
+    table = _labelled(clip_embeddings, params)
+    models = list(dict.fromkeys(params["models"]))
+    needs_sequences = any(m in SEQUENCE_MODELS for m in models)
+    data = ClassificationData(
+        video_ids=table["video_id"].astype(str).to_numpy(), labels=table["label"].astype(str).to_numpy(),
+        splits=table["split"].astype(str).to_numpy(), groups=table["group"].astype(str).to_numpy(),
+        embeddings=np.stack(table["embedding"].to_numpy()).astype(np.float64),
+        sequences=LazySequences(table["feature_key"], partial(stored_sequence, frame_features)) if needs_sequences else None,
+    )  # fmt: skip
+    logger.info(
+        "Classification (%s cv): %d clips, %d classes, models %s", params["cv"], len(table),
+        len(data.classes), ", ".join(models),
+    )  # fmt: skip
+    result = compare_classifiers(data, models, params)
+    lineage = with_lineage(pd.DataFrame(), clip_embeddings, params={"classification": params}).attrs["lineage"]
+    blobs = {name: classifier_blob(fitted, data.classes, lineage, params) for name, fitted in result.models.items()}
+    predictions = with_lineage(result.predictions, clip_embeddings, params={"classification": params})
+    return blobs, predictions, result.histories, result.costs
+
+
+def _classes(predictions: pd.DataFrame) -> list[str]:
+    return [c.removeprefix(PROBA_PREFIX) for c in predictions.columns if c.startswith(PROBA_PREFIX)]
+
+
+def _kept_history(history: pd.DataFrame) -> pd.DataFrame:
+    """The histories of the kept fits: the one fold of split cv, the ``all`` fit of group cv."""
+    if history.empty:
+        return history
+    kept = history[history["fold"] == "all"]
+    return kept if not kept.empty else history
+
+
+def _history_plot(history: pd.DataFrame) -> Figure:
+    if history.empty:
+        fig = new_figure(5, 1.2)
+        fig.text(0.5, 0.5, "no training curves: no sequence model was trained", ha="center", va="center")
+        return fig
+    wide = history.pivot_table(index="epoch", columns="model", values=list(CURVES))
+    wide.columns = [f"{model} {curve}" for curve, model in wide.columns]
+    wide = wide.reset_index()
+    models = list(dict.fromkeys(history["model"]))
+    panels = [[f"{m} {c}" for m in models for c in pair if f"{m} {c}" in wide] for pair in (CURVES[:2], CURVES[2:])]
+    return history_figure(wide, metrics=panels, title="Classifier training (the kept fits)")
+
+
+def evaluate_classifiers(
+    predictions: pd.DataFrame, history: pd.DataFrame, costs: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Figure], Figure]:
+    """The comparison table (models x scores and costs), the per-class report of each model, the
+    MLflow metrics ``classification.<model>.<measure>`` (with the kept fits' curves per epoch), a
+    confusion matrix per model (pooled over folds) and the training curves."""
+    classes = _classes(predictions)
+    table = comparison_table(predictions, costs, classes, prefix=PROBA_PREFIX)
+    logger.info("Classification comparison:\n%s", table.round(4).to_string(index=False))
+    reports, figures = [], {}
+    for model, own in predictions.groupby("model", sort=False):
+        reports.append(per_class_report(own["label"], own["predicted"], classes).assign(model=model))
+        folds = own["fold"].nunique()
+        figures[str(model)] = confusion_matrix_figure(
+            own["label"], own["predicted"], classes,
+            title=f"{model}" + (f" (pooled over {folds} held-out groups)" if folds > 1 else " (test split)"),
+        )  # fmt: skip
+    report = pd.concat(reports, ignore_index=True)
+    report = report[["model", *[c for c in report.columns if c != "model"]]]
+    metrics: dict[str, Any] = {k: [{"value": v, "step": 0}] for k, v in comparison_metrics(table).items()}
+    kept = _kept_history(history)
+    for model, own in (kept.groupby("model", sort=False) if not kept.empty else []):
+        for curve in CURVES:
+            points = own[["epoch", curve]].dropna()
+            if len(points):
+                metrics[f"{model}.{curve}"] = [{"value": float(v), "step": int(e)} for e, v in points.to_numpy()]
+    return table, report, metrics, figures, _history_plot(kept)
