@@ -1,0 +1,244 @@
+"""Classify a new video with a trained classifier, exactly as its training clips were made (no kedro).
+
+A classifier blob (``actionlab.models.compare.classifier_blob``) carries the lineage of the
+features it was trained on: the ``preprocessing.*`` parameters (how a video became a clip), the
+``embedding.*`` parameters (which encoder, with which settings) and, for ``ssl``, the digest of the
+SSL encoder's weights. :class:`Predictor` rebuilds that path from the blob alone:
+
+    video (time range) -> load_clip(preprocessing params) -> encoder(embedding params)
+    -> frame features / clip embedding -> classifier -> class probabilities
+
+Timeline windows (:meth:`Predictor.predict_windows`): a training clip is a whole video sampled by
+``preprocessing.strategy``; with ``step`` (the default) it holds at most ``max_frames`` frames
+taken every ``step`` source frames, so it spans ``step * max_frames`` source frames, and with
+``all`` it spans ``max_frames``. That span is the window length (:func:`window_frames`). The other
+strategies (``uniform``, ``large_step``, ``cosine``) spread a fixed number of frames over the whole
+video, so no length follows from them: pass ``window`` (seconds) then. Each window is decoded and
+sampled on its own, with the training parameters, so a window is what a training clip of that
+length would have been.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.pipeline import Pipeline
+
+from actionlab.encoders import build_encoder
+from actionlab.encoders.base import Encoder
+from actionlab.inference.timeline import TimelineError, make_windows, range_frames, select_range
+from actionlab.models import FrameEncoder
+from actionlab.models.classifiers import linear_proba
+from actionlab.models.compare import classifier_from_blob
+from actionlab.models.train_classifier import predict_sequences
+from actionlab.video.decode import load_clip
+from actionlab.video.errors import VideoError
+from actionlab.video.probe import VideoInfo, probe
+
+__all__ = ["PredictError", "Predictor", "encoder_digest", "lineage_params", "window_frames"]
+
+CLIP_PARAMS = ("strategy", "size", "crop_offset", "num_frames", "step", "max_frames", "threshold")
+
+
+class PredictError(ValueError):
+    """Bad input for a prediction (video, range, model, weights); the message names the fix."""
+
+
+def lineage_params(blob: Mapping[str, Any], group: str) -> dict[str, Any]:
+    """The parameter group ``group`` (``preprocessing``, ``embedding``) of a blob's lineage, nested
+    again (``{"embedding.motion.grid": 3}`` -> ``{"motion": {"grid": 3}}``)."""
+    flat = (blob.get("lineage") or {}).get("params") or {}
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        parts = str(key).split(".")
+        if parts[0] != group or len(parts) < 2:
+            continue
+        node = out
+        for part in parts[1:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def encoder_digest(module: torch.nn.Module) -> str:
+    """Hash of a model's config and weights: the ``ssl_encoder.digest`` the embedding stage records
+    (same computation as its feature cache key), so a model is never fed another encoder's features."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(json.dumps(getattr(module, "config", {}), sort_keys=True, default=str).encode())
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def window_frames(preprocessing: Mapping[str, Any]) -> int | None:
+    """Source frames one training clip spans (see the module docstring), or None when the
+    sampling strategy does not fix it."""
+    strategy = preprocessing.get("strategy", "step")
+    max_frames = preprocessing.get("max_frames")
+    if strategy == "step" and max_frames:
+        return int(preprocessing.get("step", 1)) * int(max_frames)
+    if strategy == "all" and max_frames:
+        return int(max_frames)
+    return None
+
+
+@dataclass
+class Predictor:
+    """A classifier with the preprocessing and encoder it was trained with."""
+
+    name: str
+    classes: list[str]
+    model: torch.nn.Module | Pipeline
+    input: str  # frame_features | embedding
+    clip_params: dict[str, Any]
+    encoder: Encoder
+
+    @classmethod
+    def from_blob(cls, blob: Mapping[str, Any], ssl_encoder: FrameEncoder | None = None) -> Predictor:
+        """Build from a classifier blob; ``ssl_encoder``: the SSL encoder the features came from
+        (needed, and checked against the recorded digest, when the lineage says ``ssl``)."""
+        embedding = lineage_params(blob, "embedding")
+        preprocessing = lineage_params(blob, "preprocessing")
+        name = str(blob.get("model", "?"))
+        if "encoder" not in embedding or not preprocessing:
+            raise PredictError(
+                f"classifier {name!r} has no embedding/preprocessing lineage, so the features it "
+                "needs are unknown; retrain it with `kedro run --pipelines classification`."
+            )
+        encoder_name = embedding["encoder"]
+        if encoder_name == "ssl":
+            if ssl_encoder is None:
+                raise PredictError(
+                    f"classifier {name!r} was trained on features of the SSL encoder "
+                    "(embedding.encoder=ssl), which is missing; pass the ssl_encoder.pt it was trained "
+                    "with (data/04_feature/ssl_encoder.pt, or use the MLflow model, which bundles it)."
+                )
+            want = (blob["lineage"].get("params") or {}).get("ssl_encoder.digest")
+            have = encoder_digest(ssl_encoder)
+            if want and want != have:
+                raise PredictError(
+                    f"classifier {name!r} was trained on features of the SSL encoder {want}, but the "
+                    f"given SSL encoder is {have} (retrained since?); pass the encoder it was trained "
+                    "with, or retrain the classifier (`kedro run --pipelines embedding,classification`)."
+                )
+        config = {**embedding, "num_threads": None}
+        try:
+            encoder = build_encoder(
+                encoder_name, config, ssl_encoder=ssl_encoder if encoder_name == "ssl" else None, device="cpu"
+            )
+        except (FileNotFoundError, OSError, ValueError) as err:
+            raise PredictError(
+                f"classifier {name!r} needs the {encoder_name!r} encoder it was trained with, which "
+                f"cannot be built here: {err}"
+            ) from err
+        clip = {k: preprocessing[k] for k in CLIP_PARAMS if k in preprocessing}
+        if "crop_offset" in clip:
+            clip["crop_offset"] = tuple(clip["crop_offset"])
+        return cls(
+            name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
+            input=str(blob.get("input", "frame_features")), clip_params=clip, encoder=encoder,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------ video
+
+    @staticmethod
+    def video_info(path: str | Path) -> VideoInfo:
+        """Probe ``path``; a missing file or a file that is not a video -> PredictError."""
+        p = Path(path)
+        if not p.is_file():
+            raise PredictError(f"{path}: no such file; pass the path of an existing video file.")
+        try:
+            return probe(p)
+        except VideoError as err:
+            raise PredictError(f"{path} is not a readable video ({err}); pass a video file (mp4, avi, ...).") from err
+
+    def _clip(self, path: str | Path, t0: float, t1: float) -> np.ndarray:
+        try:
+            return load_clip(path, start=t0, end=t1, **self.clip_params).frames
+        except VideoError as err:
+            raise PredictError(str(err)) from err
+
+    def probs_of_clips(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Class probabilities ``(n, C)`` of preprocessed clips (T, S, S, 3) uint8."""
+        encoded = self.encoder.encode_many(clips)
+        if self.input == "embedding":
+            assert isinstance(self.model, Pipeline)
+            x = np.stack([e for _, e in encoded]).astype(np.float64)
+            out = np.zeros((len(clips), len(self.classes)))
+            out[:, self.model.classes_] = linear_proba(self.model, x)
+            return out
+        assert isinstance(self.model, torch.nn.Module)
+        with torch.inference_mode():
+            return predict_sequences(self.model, [f.astype(np.float32) for f, _ in encoded])
+
+    def _range(self, path: str | Path, start: float | None, end: float | None,
+               duration: float | None) -> tuple[VideoInfo, float, float]:  # fmt: skip
+        info = self.video_info(path)
+        try:
+            t0, t1 = select_range(info.duration, start, end, duration)
+        except TimelineError as err:
+            raise PredictError(f"{path}: {err}") from err
+        return info, t0, t1
+
+    def predict_proba(self, path: str | Path, start: float | None = None, end: float | None = None,
+                      duration: float | None = None) -> np.ndarray:  # fmt: skip
+        """Class probabilities (C,) of the range of the video, as one clip."""
+        _, t0, t1 = self._range(path, start, end, duration)
+        return self.probs_of_clips([self._clip(path, t0, t1)])[0]
+
+    def predict(self, path: str | Path, start: float | None = None, end: float | None = None,
+                duration: float | None = None, top_k: int = 3) -> list[tuple[str, float]]:  # fmt: skip
+        """The ``top_k`` (label, probability) of the range, most probable first."""
+        if top_k < 1:
+            raise PredictError(f"top_k={top_k} must be >= 1.")
+        probs = self.predict_proba(path, start, end, duration)
+        order = np.argsort(-probs, kind="stable")[:top_k]
+        return [(self.classes[i], float(probs[i])) for i in order]
+
+    def predict_windows(self, path: str | Path, start: float | None = None, end: float | None = None,
+                        duration: float | None = None, *, window: float | None = None,
+                        stride: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Windows over the range (length ``window`` seconds, default: the training clip length,
+        see :func:`window_frames`; ``stride`` seconds, default half a window): (starts, ends, probs)."""
+        info, t0, t1 = self._range(path, start, end, duration)
+        first, count = range_frames(t0, t1, info.fps, info.frames)
+        if window is None:
+            frames = window_frames(self.clip_params)
+            if frames is None:
+                raise PredictError(
+                    f"preprocessing.strategy={self.clip_params.get('strategy')!r} does not fix a clip "
+                    "length; pass the window length in seconds (--window)."
+                )
+            length, unit = frames, "frames"
+        else:
+            length, unit = window, "s"
+        step = stride if stride is not None else None
+        try:
+            if step is None:
+                size = length if unit == "frames" else max(1, round(length * info.fps))
+                windows = make_windows(count, info.fps, size, max(1, size // 2), unit="frames", first_frame=first)
+            else:
+                windows = make_windows(count, info.fps, length, step, unit=unit, first_frame=first)  # type: ignore[arg-type]
+        except TimelineError as err:
+            raise PredictError(str(err)) from err
+        starts = np.array([w.start for w in windows])
+        ends = np.array([w.end for w in windows])
+        probs = self.probs_of_clips([self._clip(path, float(a), float(b)) for a, b in zip(starts, ends, strict=True)])
+        return starts, ends, probs
+
+    def top_k_frame(self, probs: np.ndarray, top_k: int) -> pd.DataFrame:
+        """Rows (rank, label, probability) of the ``top_k`` classes of one probability vector."""
+        order = np.argsort(-probs, kind="stable")[:top_k]
+        return pd.DataFrame(
+            {"rank": np.arange(1, len(order) + 1), "label": [self.classes[i] for i in order],
+             "probability": probs[order].astype(np.float64)}
+        )  # fmt: skip
