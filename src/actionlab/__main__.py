@@ -13,7 +13,7 @@ import click
 COMPARISON = Path("data/08_reporting/classification_comparison.csv")
 CLASSIFIERS = Path("data/06_models/classifiers")
 SSL_ENCODER = Path("data/04_feature/ssl_encoder.pt")
-REGISTERED = "actionlab-classifier"  # the registered model used when no local model exists
+PARAMETERS = Path("conf/base/parameters_classification.yml")  # classification.registered_model_name
 
 
 def main(*args: Any, **kwargs: Any) -> Any:
@@ -44,10 +44,20 @@ def _best_local() -> Path | None:
     return None
 
 
+def _registered() -> str | None:
+    """``models:/<classification.registered_model_name>/latest`` of the project in this folder."""
+    if not PARAMETERS.is_file():
+        return None
+    import yaml
+
+    name = (yaml.safe_load(PARAMETERS.read_text()).get("classification") or {}).get("registered_model_name")
+    return f"models:/{name}/latest" if name else None
+
+
 def load_predictor(model: str | None, ssl_encoder: Path) -> Any:
     """The Predictor of ``model``: a ``.pt`` file, a model name in data/06_models/classifiers, an
     MLflow model URI (``models:/...``, ``runs:/...``), or by default the best local model (else
-    the registered ``actionlab-classifier``)."""
+    the registered ``classification.registered_model_name``)."""
     import torch
 
     from actionlab.inference.predictor import PredictError, Predictor
@@ -55,7 +65,12 @@ def load_predictor(model: str | None, ssl_encoder: Path) -> Any:
 
     if model is None:
         best = _best_local()
-        model = str(best) if best is not None else f"models:/{REGISTERED}/latest"
+        model = str(best) if best is not None else _registered()
+        if model is None:
+            raise PredictError(
+                "no model found: run this in the project folder after `kedro run --pipelines "
+                "classification`, or pass --model (a .pt file or an MLflow model URI)."
+            )
     if ":/" in model:
         import mlflow
 

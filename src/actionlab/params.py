@@ -399,6 +399,7 @@ class ClassificationParams(_Group):
     seed: Seed
     device: Device
     progress: bool
+    registered_model_name: Annotated[str, Field(min_length=1)]
     val_share: Annotated[float, Field(ge=0.0, lt=1.0)]
     train: ClassifierTrainParams
     augment: SequenceAugmentParams

@@ -108,6 +108,7 @@ def register_best(comparison: pd.DataFrame, registered_model_name: str, measure:
         return None
     best = str(comparison.sort_values(measure, ascending=False, kind="stable")["model"].iloc[0])
     logged = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
         filter_string=f"source_run_id = '{run.info.run_id}' AND name = 'classifier_{best}'",
         output_format="list", order_by=[{"field_name": "creation_time", "ascending": False}],
     )  # fmt: skip

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from actionlab.engine import PartitionStore
+from actionlab.inference.pyfunc import register_best
 from actionlab.lineage import with_lineage
 from actionlab.metrics.classification import comparison_metrics, comparison_table, per_class_report
 from actionlab.models.classifiers import SEQUENCE_MODELS
@@ -129,3 +130,14 @@ def evaluate_classifiers(
             if len(points):
                 metrics[f"{model}.{curve}"] = [{"value": float(v), "step": int(e)} for e, v in points.to_numpy()]
     return table, report, metrics, figures, _history_plot(kept)
+
+
+def register_best_classifier(comparison: pd.DataFrame, classifiers: dict[str, Any], name: str) -> None:
+    """Register the run's best classifier (highest accuracy; logged as an MLflow model when
+    ``classifiers`` was saved) in the MLflow model registry as ``name``."""
+    del classifiers  # an input only so that this runs after the models are logged
+    version = register_best(comparison, name)
+    if version is None:
+        logger.warning("Classification: no MLflow run or logged model; nothing registered as %r", name)
+    else:
+        logger.info("Classification: registered the best model as %s version %s", name, version.version)

@@ -2,7 +2,11 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from actionlab.pipelines.classification.nodes import evaluate_classifiers, train_classifiers
+from actionlab.pipelines.classification.nodes import (
+    evaluate_classifiers,
+    register_best_classifier,
+    train_classifiers,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -19,6 +23,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["classification_comparison", "classification_report", "classification_metrics",
                  "classification_confusion", "classification_history_plot"],
                 name="evaluate_classifiers",
+            ),  # fmt: skip
+            Node(
+                register_best_classifier,
+                ["classification_comparison", "classifiers", "params:classification.registered_model_name"],
+                None, name="register_best_classifier",
             ),  # fmt: skip
         ],
         namespace="classification",  # one collapsible box in kedro viz; node names <namespace>.<node>
