@@ -65,18 +65,14 @@ def train_classifiers(
     table = _labelled(clip_embeddings, params)
     models = list(dict.fromkeys(params["models"]))
     needs_sequences = any(m in SEQUENCE_MODELS for m in models)
-    classes = sorted(set(table["label"].astype(str)))
-    windows = (
-        clip_windows(clip_index, clips, table["clip_key"].astype(str).tolist(), classes, params)
-        if any(m in CLIP_MODELS for m in models) else None
-    )  # fmt: skip
     data = ClassificationData(
         video_ids=table["video_id"].astype(str).to_numpy(), labels=table["label"].astype(str).to_numpy(),
         splits=table["split"].astype(str).to_numpy(), groups=table["group"].astype(str).to_numpy(),
         embeddings=np.stack(table["embedding"].to_numpy()).astype(np.float64),
         sequences=LazySequences(table["feature_key"], partial(stored_sequence, frame_features)) if needs_sequences else None,
-        clips=windows,
     )  # fmt: skip
+    if any(m in CLIP_MODELS for m in models):  # windows of the stored clips, in the table's order
+        data.clips = clip_windows(clip_index, clips, table["clip_key"].astype(str).tolist(), data.classes, params)
     logger.info(
         "Classification (%s cv): %d clips, %d classes, models %s", params["cv"], len(table),
         len(data.classes), ", ".join(models),
@@ -87,10 +83,8 @@ def train_classifiers(
         source: with_lineage(pd.DataFrame(), upstream, params={"classification": params}).attrs["lineage"]
         for source, upstream in (("clips", clip_index), ("features", clip_embeddings))
     }  # fmt: skip
-    blobs = {
-        name: classifier_blob(fitted, data.classes, lineage["clips" if model_input(name) == "clips" else "features"], params)
-        for name, fitted in result.models.items()
-    }  # fmt: skip
+    source = {name: "clips" if model_input(name) == "clips" else "features" for name in result.models}
+    blobs = {name: classifier_blob(f, data.classes, lineage[source[name]], params) for name, f in result.models.items()}
     predictions = with_lineage(result.predictions, clip_embeddings, params={"classification": params})
     return blobs, predictions, result.histories, result.costs
 
