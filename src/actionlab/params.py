@@ -39,6 +39,7 @@ from actionlab.engine.config import RuntimeConfig
 from actionlab.manifest.sources import SOURCES
 from actionlab.manifest.splits import SPLITS
 from actionlab.models.classifiers import LINEAR_ESTIMATORS, MODELS
+from actionlab.models.clip_models import CLIP_MODELS, CNN3D_ARCHS, LSTM_POOLING
 from actionlab.models.compare import CV_MODES
 from actionlab.models.frame_encoder import INPUT_MODES, NORMS, POOLS, ROIS
 from actionlab.video.sampling import STRATEGIES
@@ -391,10 +392,65 @@ class LinearParams(_Group):
     max_iter: PositiveInt
 
 
+class ClipParams(_Group):
+    """``classification.clip``: windows and training loop of the clip models."""
+
+    frames_per_clip: PositiveInt
+    stride: PositiveInt
+    input_size: Annotated[int, Field(ge=16)]
+    views: PositiveInt
+    epochs: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+    weight_decay: NonNegativeFloat
+    patience: PositiveInt
+    num_workers: NonNegativeInt
+
+
+def _jitter(value: list[float]) -> list[float]:
+    if value[3] > 0.5:
+        raise ValueError(f"expected [brightness, contrast, saturation, hue] with hue <= 0.5, got {value}")
+    return value
+
+
+class ClipAugmentParams(_Group):
+    """``classification.clip_augment``: one random transform per training clip."""
+
+    enabled: bool
+    scale: Annotated[UnitRange, AfterValidator(lambda v: _at_most_one(v, "scale"))]
+    flip_p: Fraction
+    degrees: NonNegativeFloat
+    jitter: Annotated[
+        list[NonNegativeFloat], Field(min_length=4, max_length=4), AfterValidator(_jitter)
+    ]
+    jitter_p: Fraction
+    blur_p: Fraction
+    blur_sigma: UnitRange
+
+
+class CnnLstmParams(_Group):
+    """``classification.cnn_lstm``."""
+
+    hidden: PositiveInt
+    layers: PositiveInt
+    bidirectional: bool
+    pooling: Literal[LSTM_POOLING]  # type: ignore[valid-type]
+    dropout: Fraction
+    weights_path: str | None
+
+
+class Cnn3dParams(_Group):
+    """``classification.cnn3d``."""
+
+    arch: Literal[CNN3D_ARCHS]  # type: ignore[valid-type]
+    dropout: Fraction
+    weights_path: str | None
+
+
 class ClassificationParams(_Group):
     """``classification`` (conf/base/parameters_classification.yml)."""
 
-    models: Annotated[list[Literal[MODELS]], Field(min_length=1)]  # type: ignore[valid-type]
+    models: Annotated[list[Literal[MODELS + CLIP_MODELS]], Field(min_length=1)]  # type: ignore[valid-type]
     cv: Literal[CV_MODES]  # type: ignore[valid-type]
     seed: Seed
     device: Device
@@ -406,6 +462,10 @@ class ClassificationParams(_Group):
     transformer: TransformerParams
     frame_avg: FrameAverageParams
     linear: LinearParams
+    clip: ClipParams
+    clip_augment: ClipAugmentParams
+    cnn_lstm: CnnLstmParams
+    cnn3d: Cnn3dParams
 
 
 GROUPS: dict[str, type[BaseModel]] = {

@@ -12,7 +12,8 @@ from torch.nn import functional as F
 
 from actionlab.models.clip_data import ArrayClips, ClipDataset
 from actionlab.models.clip_models import CNN3D_ARCHS, Cnn3d, CnnLstm, build_clip_model
-from actionlab.models.clip_train import class_weights, fit_clip_model, predict_proba
+from actionlab.models.clip_train import fit_clip_model, predict_proba
+from actionlab.models.train_classifier import class_weights
 from tests.models.clip_helpers import toy_set
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -109,7 +109,7 @@ class SequenceTransformer(nn.Module):
         if x.shape[1] > self.max_len:  # resample every sequence (its valid part) to max_len
             x, mask = _resample_batch(x, mask, self.max_len)
         tokens = self.proj(self.norm_in(x))
-        cls = self.cls.expand(len(x), -1, -1)
+        cls = self.cls.expand(x.shape[0], -1, -1)  # not len(x): keeps the batch dynamic in ONNX export
         tokens = torch.cat([cls, tokens], 1) + self.pos[:, : tokens.shape[1] + 1]
         valid = torch.cat([torch.ones_like(mask[:, :1]), mask], 1)
         out = self.encoder(tokens, src_key_padding_mask=~valid)

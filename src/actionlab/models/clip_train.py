@@ -1,9 +1,10 @@
 """Training and multi-view prediction of the clip classifiers (no kedro).
 
 ``fit_clip_model`` trains any module that maps a batch ``(inputs, labels)`` of a
-``ClipDataset`` to logits: Adam, class-weighted cross-entropy when the training classes are
-imbalanced, early stopping on the validation loss with the best weights restored, seeded, on
-the device from a parameter, one progress bar per epoch and a per-epoch history.
+``ClipDataset`` to logits: AdamW, class-weighted cross-entropy when the training classes are
+imbalanced (``train_classifier.class_weights``, the rule every classifier shares), early stopping
+on the validation loss with the best weights restored, seeded, on the device from a parameter,
+one progress bar per epoch and a per-epoch history.
 ``predict_proba`` averages the softmax probabilities of several temporal windows per clip.
 """
 
@@ -17,12 +18,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from actionlab.models.clip_data import ClipDataset
+from actionlab.models.train_classifier import class_weights
 from actionlab.runtime import resolve_device, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -30,19 +31,6 @@ logger = logging.getLogger(__name__)
 HISTORY_COLUMNS = [
     "epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds",
 ]  # fmt: skip
-
-
-def class_weights(y: np.ndarray, num_classes: int) -> np.ndarray | None:
-    """Balanced class weights (scikit-learn) when the counts of the present classes differ, else
-    None; an absent class weighs 1. (The same rule as ``train_classifier.class_weights``.)"""
-    y = np.asarray(y, dtype=np.int64)
-    counts = np.bincount(y, minlength=num_classes)
-    if len(set(counts[counts > 0].tolist())) <= 1:
-        return None
-    present = np.unique(y)
-    weights = np.ones(num_classes)
-    weights[present] = compute_class_weight("balanced", classes=present, y=y)
-    return weights
 
 
 def _loader(data: ClipDataset, batch_size: int, *, shuffle: bool, workers: int, seed: int,

@@ -1,4 +1,4 @@
-"""Classification nodes: train the classifiers on stored features, then compare them."""
+"""Classification nodes: train the classifiers on stored features or clips, then compare them."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from actionlab.inference.pyfunc import register_best
 from actionlab.lineage import with_lineage
 from actionlab.metrics.classification import comparison_metrics, comparison_table, per_class_report
 from actionlab.models.classifiers import SEQUENCE_MODELS
+from actionlab.models.clip_models import CLIP_MODELS
 from actionlab.models.compare import (
     PROBA_PREFIX,
     ClassificationData,
     LazySequences,
     classifier_blob,
+    clip_windows,
     compare_classifiers,
+    model_input,
     stored_sequence,
 )
 from actionlab.plots.classification import confusion_matrix_figure
@@ -53,9 +56,11 @@ def _labelled(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> pd.DataF
 
 
 def train_classifiers(
-    clip_embeddings: pd.DataFrame, frame_features: PartitionStore, params: dict[str, Any]
-) -> tuple[dict[str, dict[str, Any]], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Train every model in ``classification.models`` as ``classification.cv`` says; returns the
+    clip_embeddings: pd.DataFrame, frame_features: PartitionStore, clip_index: pd.DataFrame,
+    clips: PartitionStore, params: dict[str, Any],
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Train every model in ``classification.models`` as ``classification.cv`` says (the clip
+    models on windows of the stored ``clips``, the others on the stored features); returns the
     kept models (06_models, one file each), every test clip's prediction per model and fold
     (07_model_output), the training histories and the costs (08_reporting)."""
     table = _labelled(clip_embeddings, params)
@@ -67,13 +72,20 @@ def train_classifiers(
         embeddings=np.stack(table["embedding"].to_numpy()).astype(np.float64),
         sequences=LazySequences(table["feature_key"], partial(stored_sequence, frame_features)) if needs_sequences else None,
     )  # fmt: skip
+    if any(m in CLIP_MODELS for m in models):  # windows of the stored clips, in the table's order
+        data.clips = clip_windows(clip_index, clips, table["clip_key"].astype(str).tolist(), data.classes, params)
     logger.info(
         "Classification (%s cv): %d clips, %d classes, models %s", params["cv"], len(table),
         len(data.classes), ", ".join(models),
     )  # fmt: skip
     result = compare_classifiers(data, models, params)
-    lineage = with_lineage(pd.DataFrame(), clip_embeddings, params={"classification": params}).attrs["lineage"]
-    blobs = {name: classifier_blob(fitted, data.classes, lineage, params) for name, fitted in result.models.items()}
+    # a model's lineage is its input's: the clip models read the clips, not the features
+    lineage = {
+        source: with_lineage(pd.DataFrame(), upstream, params={"classification": params}).attrs["lineage"]
+        for source, upstream in (("clips", clip_index), ("features", clip_embeddings))
+    }  # fmt: skip
+    source = {name: "clips" if model_input(name) == "clips" else "features" for name in result.models}
+    blobs = {name: classifier_blob(f, data.classes, lineage[source[name]], params) for name, f in result.models.items()}
     predictions = with_lineage(result.predictions, clip_embeddings, params={"classification": params})
     return blobs, predictions, result.histories, result.costs
 
@@ -93,7 +105,7 @@ def _kept_history(history: pd.DataFrame) -> pd.DataFrame:
 def _history_plot(history: pd.DataFrame) -> Figure:
     if history.empty:
         fig = new_figure(5, 1.2)
-        fig.text(0.5, 0.5, "no training curves: no sequence model was trained", ha="center", va="center")
+        fig.text(0.5, 0.5, "no training curves: only linear models were trained", ha="center", va="center")
         return fig
     wide = history.pivot_table(index="epoch", columns="model", values=list(CURVES))
     wide.columns = [f"{model} {curve}" for curve, model in wide.columns]

@@ -13,7 +13,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                train_classifiers, ["clip_embeddings", "frame_features", "params:classification"],
+                train_classifiers,
+                ["clip_embeddings", "frame_features", "clip_index", "clips", "params:classification"],
                 ["classifiers", "classification_predictions", "classification_history", "classification_costs"],
                 name="train_classifiers",
             ),  # fmt: skip
