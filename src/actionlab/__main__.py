@@ -1,5 +1,6 @@
 """The ``actionlab`` command (also ``python -m actionlab``): Kedro's run command, and
-``actionlab predict`` to classify a video with a trained classifier."""
+``actionlab predict`` to classify a video with a trained classifier and ``actionlab export`` to
+write one as ONNX."""
 
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ PARAMETERS = Path("conf/base/parameters_classification.yml")  # classification.r
 
 
 def main(*args: Any, **kwargs: Any) -> Any:
-    """``actionlab predict ...`` runs :func:`predict`; anything else is Kedro's run command."""
+    """``actionlab predict ...`` runs :func:`predict`, ``actionlab export ...`` the ONNX export;
+    anything else is Kedro's run command."""
     argv = list(args[0]) if args and isinstance(args[0], (list, tuple)) else sys.argv[1:]
     if argv[:1] == ["predict"]:
         return predict.main(argv[1:], prog_name="actionlab predict")
+    if argv[:1] == ["export"]:
+        from actionlab.inference.onnx_export import export_main
+
+        sys.exit(export_main(argv[1:]))
     from kedro.framework.cli.utils import find_run_command
     from kedro.framework.project import configure_project
 

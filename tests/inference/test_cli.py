@@ -86,6 +86,9 @@ def test_console_entry_dispatches_predict_and_keeps_kedro(project, videos):
     assert len(_lines(run.stdout)) == 1
     kedro = subprocess.run([sys.executable, "-m", "actionlab", "--help"], check=False, capture_output=True, text=True, env=env, timeout=120)
     assert kedro.returncode == 0 and "--pipeline" in kedro.stdout
+    export = subprocess.run([sys.executable, "-m", "actionlab", "export", "--help"],
+                            check=False, capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert export.returncode == 0 and "ONNX" in export.stdout
 
 
 def test_without_any_model_says_how_to_get_one(tmp_path: Path, monkeypatch, videos):

@@ -91,3 +91,8 @@ def test_torchvision_model_without_its_weights_file_is_refused(blob, tmp_path: P
                   "embedding.torchvision.weights_path": str(tmp_path / "gone.pth")})  # fmt: skip
     with pytest.raises(PredictError, match="gone.pth"):
         Predictor.from_blob({**blob, "lineage": {"params": params, "inputs": {}}})
+
+
+def test_clip_model_is_refused_with_the_models_that_work(blob):
+    with pytest.raises(PredictError, match="clip model.*transformer, frame_avg, linear"):
+        Predictor.from_blob({**blob, "model": "cnn3d", "input": "clips"})

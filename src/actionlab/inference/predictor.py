@@ -109,6 +109,11 @@ class Predictor:
         embedding = lineage_params(blob, "embedding")
         preprocessing = lineage_params(blob, "preprocessing")
         name = str(blob.get("model", "?"))
+        if blob.get("input", "frame_features") not in ("frame_features", "embedding"):
+            raise PredictError(
+                f"classifier {name!r} reads {blob.get('input')!r} (a clip model); predict supports the "
+                "feature models (transformer, frame_avg, linear) for now: pass --model with one of them."
+            )
         if "encoder" not in embedding or not preprocessing:
             raise PredictError(
                 f"classifier {name!r} has no embedding/preprocessing lineage, so the features it "
