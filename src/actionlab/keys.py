@@ -23,6 +23,17 @@ def params_hash(*parts: Any, length: int = 8) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()[:length]
 
 
+def module_digest(module: Any) -> str:
+    """Hash of a torch module's ``config`` attribute and weights: features are recomputed, and a
+    classifier refuses an encoder, when the encoder is retrained or its settings change."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(json.dumps(getattr(module, "config", {}), sort_keys=True, default=str).encode())
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def partition_key(video_id: str, phash: str) -> str:
     """Partition name of one video's artefact computed with parameters hashed to ``phash``."""
     return f"{video_id}-{phash}"

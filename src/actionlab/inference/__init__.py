@@ -1,41 +1,11 @@
-"""Inference on new videos: time ranges, windows, action timelines (no kedro)."""
+"""Inference on new videos: time ranges, windows, action timelines (no kedro).
 
-from actionlab.inference.timeline import (
-    BACKGROUND,
-    SEGMENT_COLUMNS,
-    Timeline,
-    TimelineError,
-    Window,
-    build_timeline,
-    make_windows,
-    merge_segments,
-    range_frames,
-    read_segments_csv,
-    read_segments_json,
-    segments_to_records,
-    select_range,
-    smooth_probs,
-    window_spans,
-    write_segments_csv,
-    write_segments_json,
-)
+The timeline API is re-exported here; the predictor (``actionlab.inference.predictor``), the
+MLflow pyfunc model (``.pyfunc``) and the ONNX export (``.onnx_export``, optional extra) are
+imported from their modules.
+"""
 
-__all__ = [
-    "BACKGROUND",
-    "SEGMENT_COLUMNS",
-    "Timeline",
-    "TimelineError",
-    "Window",
-    "build_timeline",
-    "make_windows",
-    "merge_segments",
-    "range_frames",
-    "read_segments_csv",
-    "read_segments_json",
-    "segments_to_records",
-    "select_range",
-    "smooth_probs",
-    "window_spans",
-    "write_segments_csv",
-    "write_segments_json",
-]
+from actionlab.inference import timeline as _timeline
+from actionlab.inference.timeline import *  # noqa: F403
+
+__all__ = list(_timeline.__all__)

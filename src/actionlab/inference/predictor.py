@@ -20,8 +20,6 @@ length would have been.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from sklearn.pipeline import Pipeline
 from actionlab.encoders import build_encoder
 from actionlab.encoders.base import Encoder
 from actionlab.inference.timeline import TimelineError, make_windows, range_frames, select_range
+from actionlab.keys import module_digest
 from actionlab.models import FrameEncoder
 from actionlab.models.classifiers import linear_proba
 from actionlab.models.compare import classifier_from_blob
@@ -43,7 +42,7 @@ from actionlab.video.decode import load_clip
 from actionlab.video.errors import VideoError
 from actionlab.video.probe import VideoInfo, probe
 
-__all__ = ["PredictError", "Predictor", "encoder_digest", "lineage_params", "window_frames"]
+__all__ = ["PredictError", "Predictor", "lineage_params", "window_frames"]
 
 CLIP_PARAMS = ("strategy", "size", "crop_offset", "num_frames", "step", "max_frames", "threshold")
 
@@ -68,15 +67,6 @@ def lineage_params(blob: Mapping[str, Any], group: str) -> dict[str, Any]:
     return out
 
 
-def encoder_digest(module: torch.nn.Module) -> str:
-    """Hash of a model's config and weights: the ``ssl_encoder.digest`` the embedding stage records
-    (same computation as its feature cache key), so a model is never fed another encoder's features."""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(json.dumps(getattr(module, "config", {}), sort_keys=True, default=str).encode())
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def window_frames(preprocessing: Mapping[str, Any]) -> int | None:
@@ -128,7 +118,7 @@ class Predictor:
                     "with (data/04_feature/ssl_encoder.pt, or use the MLflow model, which bundles it)."
                 )
             want = (blob["lineage"].get("params") or {}).get("ssl_encoder.digest")
-            have = encoder_digest(ssl_encoder)
+            have = module_digest(ssl_encoder)
             if want and want != have:
                 raise PredictError(
                     f"classifier {name!r} was trained on features of the SSL encoder {want}, but the "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from functools import partial
 from typing import Any
@@ -15,6 +13,7 @@ import torch
 from actionlab.encoders import build_encoder
 from actionlab.encoders.items import embed_item, embed_items, embedding_key
 from actionlab.engine import Batch, Grouped, Item, PartitionStore
+from actionlab.keys import module_digest
 from actionlab.lineage import with_lineage
 from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
@@ -27,16 +26,8 @@ TABLE_COLUMNS = ["video_id", "label", "split", "group", "clip_key", "feature_key
 
 
 def _fingerprint(module: torch.nn.Module | None) -> str:
-    """Hash of a model's config and weights, so features are recomputed after the encoder is
-    retrained or its input / feature settings (e.g. ``roi``, ``mirror``) change."""
-    if module is None:
-        return ""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(json.dumps(getattr(module, "config", {}), sort_keys=True, default=str).encode())
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    """``module_digest`` of the SSL encoder ("" without one)."""
+    return "" if module is None else module_digest(module)
 
 
 def embed_clips(
