@@ -13,10 +13,13 @@ filter set outside. Kedro's logging sends warnings to the ``py.warnings`` logger
 from __future__ import annotations
 
 import logging
+import os
 
 # mlflow's note, when kedro-mlflow is imported, that kedro-mlflow's KedroPipelineModel.predict has
 # no type hints: addressed to kedro-mlflow's authors, printed by every `kedro ...` command
-_UNACTIONABLE = ("Add type hints to the `predict` method",)
+# and its advice to give an input example when logging a model: the classifier's signature is
+# given explicitly, and an example would be a video file that MLflow runs at logging time
+_UNACTIONABLE = ("Add type hints to the `predict` method", "An input example was not provided")
 
 
 class _DropUnactionable(logging.Filter):
@@ -26,7 +29,10 @@ class _DropUnactionable(logging.Filter):
 
 
 def quiet_warnings() -> None:
-    """Drop the warnings listed above from the ``py.warnings`` logger, and only those (once)."""
+    """Drop the warnings listed above from the ``py.warnings`` logger, and only those (once);
+    no MLflow artifact download bars in the run's log (unless the user set
+    ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logger = logging.getLogger("py.warnings")
     if not any(isinstance(f, _DropUnactionable) for f in logger.filters):
         logger.addFilter(_DropUnactionable())

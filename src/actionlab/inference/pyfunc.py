@@ -94,7 +94,7 @@ def log_classifier(
         torch.save(blob, path)
         artifacts["classifier"] = str(path)
         return mlflow.pyfunc.log_model(
-            name=name, python_model=ClassifierModel(), artifacts=artifacts, signature=SIGNATURE,
+            name=name, python_model=str(Path(__file__).with_name("pyfunc_entry.py")), artifacts=artifacts, signature=SIGNATURE,
             params=params, metadata={"model": blob.get("model"), "classes": list(blob["classes"]), "encoder": encoder},
             pip_requirements=["torch==" + version("torch"), "actionlab"], **log_model_kwargs,
         )  # fmt: skip
