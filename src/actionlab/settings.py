@@ -39,6 +39,9 @@ HOOKS = (ParameterCheckHooks(), LineageHooks())
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/local/parameters_<pipeline>.yml (and globals.yml) override only the keys they name;
+    # the rest of each group keeps its conf/base value
+    "merge_strategy": {"parameters": "soft", "globals": "soft"},
     # "config_patterns": {
     #     "spark" : ["spark*/"],
     #     "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
