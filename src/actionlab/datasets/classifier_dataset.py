@@ -39,7 +39,7 @@ class ClassifierDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         with atomic_path(self._filepath) as tmp:  # a kill never leaves a half-written model
             torch.save(data, tmp)
         if self._mlflow_model is not None and mlflow.active_run() is not None:
-            log_classifier(data, f"classifier_{self._filepath.stem}", **self._mlflow_model)
+            log_classifier(data, self._filepath, f"classifier_{self._filepath.stem}", **self._mlflow_model)
 
     def _exists(self) -> bool:
         return Path(self._filepath).is_file()

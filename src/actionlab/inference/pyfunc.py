@@ -13,7 +13,6 @@ with one row per input row and rank: ``row, path, rank, label, probability``.
 
 from __future__ import annotations
 
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -74,11 +73,12 @@ class ClassifierModel(mlflow.pyfunc.PythonModel):
 
 
 def log_classifier(
-    blob: dict[str, Any], name: str, *, ssl_encoder_path: str | Path | None = None, **log_model_kwargs: Any
+    blob: dict[str, Any], path: str | Path, name: str, *, ssl_encoder_path: str | Path | None = None,
+    **log_model_kwargs: Any,
 ) -> Any:
-    """Log ``blob`` in the active MLflow run as a pyfunc model ``name`` (artifacts: the blob and,
-    for ``ssl`` features, ``ssl_encoder_path``); its params are the blob's lineage. Returns
-    MLflow's ``ModelInfo``."""
+    """Log ``blob``, saved at ``path``, in the active MLflow run as a pyfunc model ``name``
+    (artifacts: that file and, for ``ssl`` features, ``ssl_encoder_path``); its params are the
+    blob's lineage. Returns MLflow's ``ModelInfo``."""
     encoder = lineage_params(blob, "embedding").get("encoder")
     artifacts: dict[str, str] = {}
     if encoder == "ssl":
@@ -89,15 +89,12 @@ def log_classifier(
             )
         artifacts["ssl_encoder"] = str(ssl_encoder_path)
     params = {k: str(v)[:500] for k, v in ((blob.get("lineage") or {}).get("params") or {}).items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "classifier.pt"
-        torch.save(blob, path)
-        artifacts["classifier"] = str(path)
-        return mlflow.pyfunc.log_model(
-            name=name, python_model=str(Path(__file__).with_name("pyfunc_entry.py")), artifacts=artifacts, signature=SIGNATURE,
-            params=params, metadata={"model": blob.get("model"), "classes": list(blob["classes"]), "encoder": encoder},
-            pip_requirements=["torch==" + version("torch"), "actionlab"], **log_model_kwargs,
-        )  # fmt: skip
+    artifacts["classifier"] = str(path)
+    return mlflow.pyfunc.log_model(
+        name=name, python_model=str(Path(__file__).with_name("pyfunc_entry.py")), artifacts=artifacts, signature=SIGNATURE,
+        params=params, metadata={"model": blob.get("model"), "classes": list(blob["classes"]), "encoder": encoder},
+        pip_requirements=["torch==" + version("torch"), "actionlab"], **log_model_kwargs,
+    )  # fmt: skip
 
 
 def register_best(comparison: pd.DataFrame, registered_model_name: str, measure: str = "accuracy") -> Any:
