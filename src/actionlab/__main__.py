@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
-
-COMPARISON = Path("data/08_reporting/classification_comparison.csv")
-CLASSIFIERS = Path("data/06_models/classifiers")
-SSL_ENCODER = Path("data/04_feature/ssl_encoder.pt")
-PARAMETERS = Path("conf/base/parameters_classification.yml")  # classification.registered_model_name
 
 
 def main(*args: Any, **kwargs: Any) -> Any:
@@ -37,127 +34,148 @@ def main(*args: Any, **kwargs: Any) -> Any:
     return run(*args, **kwargs)
 
 
-def _best_local() -> Path | None:
-    """The kept model with the best accuracy in the last comparison, when both files exist."""
-    if not COMPARISON.is_file():
-        return None
-    import pandas as pd
+@dataclass
+class Project:
+    """What ``actionlab predict`` reads from the Kedro project in the current folder, through
+    the same configuration loader and environments as ``kedro run`` (conf/local overrides)."""
 
-    table = pd.read_csv(COMPARISON)
-    for model in table.sort_values("accuracy", ascending=False, kind="stable")["model"]:
-        if (CLASSIFIERS / f"{model}.pt").is_file():
-            return CLASSIFIERS / f"{model}.pt"
-    return None
+    params: dict[str, Any]
+    classifiers: Path  # the kept models (catalog: classifiers)
+    comparison: Path  # the last comparison table (catalog: classification_comparison)
+    ssl_encoder: Path  # the SSL encoder file (catalog: ssl_encoder)
+    tracking_uri: str | None  # mlflow.yml server.mlflow_tracking_uri
 
+    @classmethod
+    def here(cls) -> Project:
+        from kedro.config import OmegaConfigLoader
 
-def _registered() -> str | None:
-    """``models:/<classification.registered_model_name>/latest`` of the project in this folder."""
-    if not PARAMETERS.is_file():
-        return None
-    import yaml
+        from actionlab.inference.predictor import PredictError
+        from actionlab.settings import CONFIG_LOADER_ARGS
 
-    name = (yaml.safe_load(PARAMETERS.read_text()).get("classification") or {}).get("registered_model_name")
-    return f"models:/{name}/latest" if name else None
-
-
-def load_predictor(model: str | None, ssl_encoder: Path) -> Any:
-    """The Predictor of ``model``: a ``.pt`` file, a model name in data/06_models/classifiers, an
-    MLflow model URI (``models:/...``, ``runs:/...``), or by default the best local model (else
-    the registered ``classification.registered_model_name``)."""
-    import torch
-
-    from actionlab.inference.predictor import PredictError, Predictor
-    from actionlab.models import load_frame_encoder
-
-    if model is None:
-        best = _best_local()
-        model = str(best) if best is not None else _registered()
-        if model is None:
+        if not Path("conf/base").is_dir():
             raise PredictError(
-                "no model found: run this in the project folder after `kedro run --pipelines "
-                "classification`, or pass --model (a .pt file or an MLflow model URI)."
+                f"no Kedro project in {Path.cwd()} (conf/base is missing): run `actionlab predict` "
+                "in the project folder, where `kedro run` runs."
             )
-    if ":/" in model:
+        loader = OmegaConfigLoader(
+            "conf", **CONFIG_LOADER_ARGS, config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]}
+        )
+        catalog = loader["catalog"]
+
+        def path(name: str) -> Path:
+            entry = catalog[name]
+            entry = entry["dataset"] if "dataset" in entry and "path" not in entry else entry
+            return Path(entry.get("filepath") or entry["path"])
+
+        uri = ((loader.get("mlflow") or {}).get("server") or {}).get("mlflow_tracking_uri")
+        return cls(
+            params=loader["parameters"], classifiers=path("classifiers"), comparison=path("classification_comparison"),
+            ssl_encoder=path("ssl_encoder"), tracking_uri=uri,
+        )  # fmt: skip
+
+    def use_tracking(self) -> bool:
+        """Point MLflow at the project's tracking store (MLFLOW_TRACKING_URI wins); False when
+        there is none yet (a sqlite file not created), so that looking creates nothing."""
         import mlflow
 
-        if "MLFLOW_TRACKING_URI" not in os.environ and Path("mlflow.db").is_file():
-            mlflow.set_tracking_uri("sqlite:///mlflow.db")
-        try:
-            loaded = mlflow.pyfunc.load_model(model)
-        except Exception as err:  # MLflow raises several types for an unknown model
+        if "MLFLOW_TRACKING_URI" in os.environ:
+            return True
+        uri = self.tracking_uri
+        if not uri or (uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file()):
+            return False
+        mlflow.set_tracking_uri(uri)
+        return True
+
+    def predictor(self, model: str | None, ssl_encoder: Path | None) -> Any:
+        """The classifier ``model`` names (see ``actionlab.inference.loading``)."""
+        import pandas as pd
+        import torch
+
+        from actionlab.inference.loading import load_predictor
+        from actionlab.inference.predictor import PredictError
+
+        local = {
+            p.stem: partial(torch.load, p, map_location="cpu", weights_only=True)
+            for p in sorted(self.classifiers.glob("*.pt"))
+        }  # fmt: skip
+        comparison = pd.read_csv(self.comparison) if self.comparison.is_file() else None
+        tracked = self.use_tracking()
+        if not tracked and model is not None and ":/" in model:
             raise PredictError(
-                f"--model {model}: cannot load this MLflow model ({str(err).splitlines()[0]}); pass a "
-                "registered model URI (models:/actionlab-classifier/1), a .pt file or a model name, "
-                "or train one with `kedro run --pipelines classification`."
-            ) from err
-        return loaded.unwrap_python_model().predictor
-    path = Path(model)
-    if not path.suffix and not path.exists():
-        path = CLASSIFIERS / f"{model}.pt"
-    if not path.is_file():
-        known = sorted(p.stem for p in CLASSIFIERS.glob("*.pt"))
-        raise PredictError(
-            f"--model {model}: no such model file ({path}); pass a .pt file, an MLflow model URI or one of "
-            f"the trained models ({', '.join(known) or 'none yet: run `kedro run --pipelines classification`'})."
-        )
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    ssl = load_frame_encoder(ssl_encoder) if ssl_encoder.is_file() else None
-    return Predictor.from_blob(blob, ssl_encoder=ssl)
+                f"--model {model}: this project has no MLflow tracking store yet ({self.tracking_uri}); "
+                "run `kedro run` first, or set MLFLOW_TRACKING_URI."
+            )
+        registered = self.params["classification"]["registered_model_name"] if tracked else None
+        return load_predictor(
+            model, local=local, comparison=comparison, registered_model_name=registered,
+            ssl_encoder=ssl_encoder or self.ssl_encoder,
+        )  # fmt: skip
 
 
-def _write_timeline(predictor: Any, video: Path, args: dict[str, Any], out: Path | None, overlay: Path | None) -> None:
-    from actionlab.inference.timeline import build_timeline, write_segments_csv, write_segments_json
-    from actionlab.plots.timeline import class_colors, timeline_figure
+def _write_timeline(predictor: Any, video: Path, params: dict[str, Any], out: Path | None, overlay: Path | None) -> None:
+    from actionlab.inference.classify import timeline_outputs, video_timeline
+    from actionlab.inference.timeline import write_segments_csv, write_segments_json
 
-    starts, ends, probs = predictor.predict_windows(video, **args)
-    timeline = build_timeline(probs, starts, ends, predictor.classes, smoothing=3 if len(probs) >= 3 else 1)
+    timeline = video_timeline(predictor, video, params)
+    _, figure, drawn = timeline_outputs(predictor, video, timeline)
     folder = out or video.parent
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / f"{video.stem}_timeline"
     write_segments_csv(timeline.segments, base.with_suffix(".csv"))
     write_segments_json(timeline.segments, base.with_suffix(".json"))
-    fig = timeline_figure(timeline.centres, timeline.smoothed, predictor.classes, timeline.segments, title=video.name)
-    fig.savefig(base.with_suffix(".png"), dpi=110, bbox_inches="tight")
+    figure.savefig(base.with_suffix(".png"), dpi=110, bbox_inches="tight")
     click.echo(timeline.segments.to_string(index=False))
     click.echo(f"timeline: {base}.csv, .json, .png")
     if overlay is not None:
-        from actionlab.video.overlay import write_overlay
-
-        segments = list(timeline.segments.itertuples(index=False, name=None))
-        write_overlay(video, overlay, segments, colors=class_colors(predictor.classes))
+        drawn.write(overlay)
         click.echo(f"overlay: {overlay}")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--start", type=float, default=None, help="Start of the range, seconds (default 0).")
-@click.option("--end", type=float, default=None, help="End of the range, seconds (default: the video's end).")
-@click.option("--duration", type=float, default=None, help="Length of the range, seconds (instead of --end).")
-@click.option("--model", default=None, help="Model name, .pt file or MLflow URI (default: the best local model).")
-@click.option("--ssl-encoder", type=click.Path(path_type=Path), default=SSL_ENCODER, show_default=True,
-              help="SSL encoder file, for a local model trained on ssl features.")  # fmt: skip
-@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True, help="Labels to print.")
+@click.option("--start", type=float, default=None, help="Start of the range, seconds [default: inference.start].")
+@click.option("--end", type=float, default=None, help="End of the range, seconds [default: inference.end].")
+@click.option("--duration", type=float, default=None, help="Length of the range, seconds, instead of --end.")
+@click.option("--model", default=None,
+              help="Kept model name, .pt file or MLflow URI [default: inference.model; null: the registered "
+                   "model, else the best kept one].")  # fmt: skip
+@click.option("--ssl-encoder", type=click.Path(path_type=Path), default=None,
+              help="SSL encoder file, for a kept model trained on ssl features [default: the catalog's ssl_encoder].")  # fmt: skip
+@click.option("--top-k", type=click.IntRange(min=1), default=None, help="Actions to print [default: inference.top_k].")
 @click.option("--timeline", is_flag=True, help="Also write a timeline (CSV, JSON, PNG) of windows over the range.")
-@click.option("--window", type=float, default=None, help="Timeline window, seconds (default: the training clip length).")
-@click.option("--stride", type=float, default=None, help="Timeline stride, seconds (default: half a window).")
+@click.option("--window", type=float, default=None, help="Timeline window, seconds [default: inference.timeline.window].")
+@click.option("--stride", type=float, default=None, help="Timeline stride, seconds [default: inference.timeline.stride].")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder of the timeline files (default: the video's).")
 @click.option("--overlay", type=click.Path(path_type=Path), default=None, help="Write an overlay mp4 of the timeline here.")
 def predict(*, path: Path, start: float | None, end: float | None, duration: float | None, model: str | None,
-            ssl_encoder: Path, top_k: int, timeline: bool, window: float | None, stride: float | None,
+            ssl_encoder: Path | None, top_k: int | None, timeline: bool, window: float | None, stride: float | None,
             out: Path | None, overlay: Path | None) -> None:  # fmt: skip
-    """Print the top-k actions of the video PATH (or of a time range of it) with probabilities."""
+    """Print the top-k actions of the video PATH (or of a time range of it) with probabilities.
+
+    Defaults are the project's `inference` parameters (conf/base/parameters_inference.yml, with
+    conf/local overrides), as for `kedro run --pipeline inference`."""
+    from actionlab.inference.classify import top_k_table
     from actionlab.inference.predictor import PredictError
+    from actionlab.params import ParameterError, check_parameters
 
     try:
-        predictor = load_predictor(model, ssl_encoder)
-        best = predictor.predict(path, start, end, duration, top_k=top_k)
+        project = Project.here()
+        check_parameters(project.params)  # the project's own settings; the options are checked where used
+        params = dict(project.params["inference"])
+        if end is not None or duration is not None:  # the command line sets the range's end
+            params.update(end=None, duration=None)
+        given = {"start": start, "end": end, "duration": duration, "model": model, "top_k": top_k}
+        params.update({k: v for k, v in given.items() if v is not None}, video=str(path))
+        options = {"window": window, "stride": stride}
+        params["timeline"] = {**params["timeline"], **{k: v for k, v in options.items() if v is not None}}
+        predictor = project.predictor(params["model"], ssl_encoder)
+        table = top_k_table(predictor, path, params)
         click.echo(f"{path} ({predictor.name}):")
-        for label, probability in best:
+        for label, probability in table[["label", "probability"]].itertuples(index=False):
             click.echo(f"  {label:<24} {probability:.3f}")
         if timeline or overlay is not None:
-            args = {"start": start, "end": end, "duration": duration, "window": window, "stride": stride}
-            _write_timeline(predictor, path, args, out, overlay)
-    except PredictError as err:
+            _write_timeline(predictor, path, params, out, overlay)
+    except (PredictError, ParameterError) as err:
         raise click.ClickException(str(err)) from err
 
 

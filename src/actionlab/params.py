@@ -2,7 +2,7 @@
 
 ``check_parameters`` validates every known group present in the project parameters
 (``ingestion``, ``preprocessing``, ``ssl_training``, ``embedding``, ``clustering``,
-``classification``, ``runtime``)
+``classification``, ``inference``, ``runtime``)
 and raises one ``ParameterError`` that lists every problem as ``group.key = value: what is
 allowed``. Groups it does not know (future pipelines) pass unchecked.
 
@@ -468,6 +468,37 @@ class ClassificationParams(_Group):
     cnn3d: Cnn3dParams
 
 
+# ------------------------------------------------------------------------------------ inference
+
+
+class TimelineParams(_Group):
+    """``inference.timeline``."""
+
+    window: PositiveFloat | None
+    stride: PositiveFloat | None
+    smoothing: PositiveInt
+    min_duration: NonNegativeFloat
+    background_threshold: Fraction | None
+
+
+class InferenceParams(_Group):
+    """``inference`` (conf/base/parameters_inference.yml)."""
+
+    video: NonEmptyStr | None
+    start: NonNegativeFloat | None
+    end: PositiveFloat | None
+    duration: PositiveFloat | None
+    model: NonEmptyStr | None
+    top_k: PositiveInt
+    timeline: TimelineParams
+
+    @model_validator(mode="after")
+    def _one_end(self) -> InferenceParams:
+        if self.end is not None and self.duration is not None:
+            raise ValueError("inference.end and inference.duration both set; give one of them (or neither)")
+        return self
+
+
 GROUPS: dict[str, type[BaseModel]] = {
     "ingestion": IngestionParams,
     "preprocessing": PreprocessingParams,
@@ -475,6 +506,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "embedding": EmbeddingParams,
     "clustering": ClusteringParams,
     "classification": ClassificationParams,
+    "inference": InferenceParams,
     "runtime": RuntimeConfig,
 }
 FILES = {group: f"conf/base/parameters_{group}.yml" for group in GROUPS} | {

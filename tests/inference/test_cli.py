@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,26 @@ from actionlab.__main__ import predict
 from actionlab.inference.predictor import Predictor
 from actionlab.video.probe import probe
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def no_tracking_store_from_elsewhere(monkeypatch):
+    """MLflow keeps the last tracking URI it was given in MLFLOW_TRACKING_URI; a fresh
+    `actionlab predict` process has only what the user set."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def _conf(root: Path) -> None:
+    shutil.copytree(REPO / "conf" / "base", root / "conf" / "base")
+    (root / "conf" / "local").mkdir()
+
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch, blob) -> Path:
-    """A project folder with a kept model and the comparison that ranks it first."""
+    """A project folder (the repository's conf/base, no MLflow store yet) with a kept model and
+    the comparison that ranks it first."""
+    _conf(tmp_path)
     models = tmp_path / "data/06_models/classifiers"
     models.mkdir(parents=True)
     torch.save(blob, models / "frame_avg.pt")
@@ -65,8 +82,8 @@ def test_timeline_and_overlay_files(project, videos, tmp_path: Path):
         (["{missing}"], "no such file"),
         (["{video}", "--end", "99"], "--end=99"),
         (["{video}", "--end", "1", "--duration", "1"], "pass only one"),
-        (["{video}", "--model", "cnn9"], "no such model file"),
-        (["{video}", "--model", "models:/nope/1"], "cannot load this MLflow model"),
+        (["{video}", "--model", "cnn9"], "no such model"),
+        (["{video}", "--model", "models:/nope/1"], "no MLflow tracking store yet"),
     ],
 )
 def test_bad_input_exits_with_one_message(project, videos, args, needle):
@@ -91,7 +108,33 @@ def test_console_entry_dispatches_predict_and_keeps_kedro(project, videos):
     assert export.returncode == 0 and "ONNX" in export.stdout
 
 
+def test_unknown_mlflow_model_in_a_tracking_store(project, videos, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'store.db'}")
+    result = CliRunner().invoke(predict, [videos["path"].iloc[0], "--model", "models:/nope/1"])
+    assert result.exit_code == 1 and "cannot load this MLflow model" in result.output
+
+
+def test_defaults_come_from_the_project_parameters(project, blob, videos):
+    """conf/local/parameters_inference.yml changes what `actionlab predict` does, as for kedro run."""
+    path = videos["path"].iloc[1]
+    (project / "conf/local/parameters_inference.yml").write_text("inference:\n  top_k: 1\n  start: 0.2\n")
+    result = CliRunner().invoke(predict, [path])
+    assert result.exit_code == 0, result.output
+    expected = Predictor.from_blob(blob).predict(path, start=0.2, top_k=1)
+    assert _lines(result.output) == [(label, pytest.approx(p, abs=1e-3)) for label, p in expected]
+    (project / "conf/local/parameters_inference.yml").write_text("inference:\n  top_k: -2\n")
+    bad = CliRunner().invoke(predict, [path])
+    assert bad.exit_code == 1 and "inference.top_k = -2" in bad.output
+
+
 def test_without_any_model_says_how_to_get_one(tmp_path: Path, monkeypatch, videos):
+    _conf(tmp_path)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(predict, [videos["path"].iloc[0]])
-    assert result.exit_code == 1 and "no model found" in result.output
+    assert result.exit_code == 1 and "no trained classifier found" in result.output
+
+
+def test_outside_a_project_names_the_fix(tmp_path: Path, monkeypatch, videos):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(predict, [videos["path"].iloc[0]])
+    assert result.exit_code == 1 and "no Kedro project" in result.output and "project folder" in result.output

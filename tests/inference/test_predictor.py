@@ -57,6 +57,16 @@ def test_windows_have_the_training_clip_length(blob, videos):
     np.testing.assert_allclose(probs[0], predictor.predict_proba(path, start=starts[0], end=ends[0]), atol=1e-6)
 
 
+def test_windows_follow_the_recorded_training_clip_length_up_to_the_clip_cap(blob, videos):
+    path = videos["path"].iloc[0]
+    info = probe(path)
+    cap = window_frames(PREPROCESSING) / info.fps
+    for seconds, expected in ((cap / 2, cap / 2), (cap * 3, cap)):
+        starts, ends, _ = Predictor.from_blob({**blob, "clip_seconds": seconds}).predict_windows(path)
+        np.testing.assert_allclose(ends[:-1] - starts[:-1], expected, atol=0.5 / info.fps)
+        np.testing.assert_allclose(np.diff(starts), expected / 2, atol=1 / info.fps)
+
+
 @pytest.mark.parametrize(
     ("case", "needle"),
     [("missing", "no such file"), ("not_video", "not a readable video"), ("range", "--start=99")],

@@ -55,12 +55,14 @@ def test_split_cv_in_the_default_run_compares_every_model(default_project: Path)
 
 
 def test_saved_models_carry_classes_and_the_features_lineage(default_project: Path):
+    manifest = pd.read_parquet(default_project / "data/02_intermediate/manifest.parquet")
     for model in MODELS:
         blob = ClassifierDataset(str(default_project / f"data/06_models/classifiers/{model}.pt")).load()
         assert blob["model"] == model and len(blob["classes"]) == 6
         assert blob["lineage"]["params"]["embedding.encoder"] == "ssl"
         assert "ssl_encoder.digest" in blob["lineage"]["params"]
         assert "preprocessing.size" in blob["lineage"]["params"]
+        assert blob["clip_seconds"] == pytest.approx((manifest["frames"] / manifest["fps"]).median())
         classifier_from_blob(blob)  # rebuilds
 
 

@@ -8,14 +8,15 @@ SSL encoder's weights. :class:`Predictor` rebuilds that path from the blob alone
     video (time range) -> load_clip(preprocessing params) -> encoder(embedding params)
     -> frame features / clip embedding -> classifier -> class probabilities
 
-Timeline windows (:meth:`Predictor.predict_windows`): a training clip is a whole video sampled by
-``preprocessing.strategy``; with ``step`` (the default) it holds at most ``max_frames`` frames
-taken every ``step`` source frames, so it spans ``step * max_frames`` source frames, and with
-``all`` it spans ``max_frames``. That span is the window length (:func:`window_frames`). The other
-strategies (``uniform``, ``large_step``, ``cosine``) spread a fixed number of frames over the whole
-video, so no length follows from them: pass ``window`` (seconds) then. Each window is decoded and
-sampled on its own, with the training parameters, so a window is what a training clip of that
-length would have been.
+Timeline windows (:meth:`Predictor.predict_windows`) are as long as the training clips: the
+blob records their median source length (``clip_seconds``). A training clip is a whole video (or
+an annotated range) sampled by ``preprocessing.strategy``; with ``step`` (the default) it holds at
+most ``max_frames`` frames taken every ``step`` source frames, so it spans at most
+``step * max_frames`` source frames (``all``: ``max_frames``; :func:`window_frames`), which caps
+the window. The other strategies (``uniform``, ``large_step``, ``cosine``) spread a fixed number of
+frames over the whole clip, so an older blob without ``clip_seconds`` needs ``window`` (seconds)
+then. Each window is decoded and sampled on its own, with the training parameters, so a window is
+what a training clip of that length would have been.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Predictor:
     input: str  # frame_features | embedding
     clip_params: dict[str, Any]
     encoder: Encoder
+    clip_seconds: float | None = None  # median length of the training clips (the default window)
 
     @classmethod
     def from_blob(cls, blob: Mapping[str, Any], ssl_encoder: FrameEncoder | None = None) -> Predictor:
@@ -141,6 +143,7 @@ class Predictor:
         return cls(
             name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
             input=str(blob.get("input", "frame_features")), clip_params=clip, encoder=encoder,
+            clip_seconds=blob.get("clip_seconds"),
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------ video
@@ -202,10 +205,14 @@ class Predictor:
     def predict_windows(self, path: str | Path, start: float | None = None, end: float | None = None,
                         duration: float | None = None, *, window: float | None = None,
                         stride: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-        """Windows over the range (length ``window`` seconds, default: the training clip length,
-        see :func:`window_frames`; ``stride`` seconds, default half a window): (starts, ends, probs)."""
+        """Windows over the range (length ``window`` seconds, default: the training clips' median
+        length, at most what a clip holds, see :func:`window_frames`; ``stride`` seconds,
+        default half a window): (starts, ends, probs)."""
         info, t0, t1 = self._range(path, start, end, duration)
         first, count = range_frames(t0, t1, info.fps, info.frames)
+        if window is None and self.clip_seconds and info.fps > 0:
+            frames = window_frames(self.clip_params)
+            window = min(self.clip_seconds, frames / info.fps) if frames else self.clip_seconds
         if window is None:
             frames = window_frames(self.clip_params)
             if frames is None:

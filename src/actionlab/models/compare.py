@@ -287,10 +287,15 @@ def compare_classifiers(data: ClassificationData, models: Sequence[str], params:
 # ---------------------------------------------------------------------------------- saving
 
 
-def classifier_blob(fitted: Fitted, classes: Sequence[str], lineage: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def classifier_blob(
+    fitted: Fitted, classes: Sequence[str], lineage: dict[str, Any], params: dict[str, Any],
+    clip_seconds: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """What inference needs, ``torch.load(weights_only=True)``-safe: the model's name and config,
     the class names, its state (tensors), what it reads (``input``: ``model_input``), the lineage
-    of its inputs and, for a clip model, its windows (``clip``: ``CLIP_WINDOW`` settings)."""
+    of its inputs, for a clip model its windows (``clip``: ``CLIP_WINDOW`` settings) and, when
+    given, the median length of its training clips in seconds (``clip_seconds``: the default
+    timeline window)."""
     if isinstance(fitted.model, Pipeline):
         config = linear_config(params, fitted.model[-1].class_weight == "balanced")
         state = linear_state(fitted.model)
@@ -303,6 +308,8 @@ def classifier_blob(fitted: Fitted, classes: Sequence[str], lineage: dict[str, A
     }  # fmt: skip
     if fitted.name in CLIP_MODELS:  # the windows it was trained and tested on
         blob["clip"] = {k: params["clip"][k] for k in CLIP_WINDOW}
+    if clip_seconds is not None:
+        blob["clip_seconds"] = float(clip_seconds)
     return blob
 
 

@@ -8,6 +8,7 @@ and re-encoded with :func:`~actionlab.video.write.write_video`: H.264, yuv420p, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ from actionlab.video.decode import iter_frames
 from actionlab.video.probe import probe
 from actionlab.video.write import write_video
 
-__all__ = ["band_height", "draw_label", "write_overlay"]
+__all__ = ["Overlay", "band_height", "draw_label", "write_overlay"]
 
 _BAND_FRACTION = 0.12  # band height as a fraction of the frame height
 _MIN_BAND = 14  # pixels
@@ -105,3 +106,16 @@ def write_overlay(
                 yield draw_label(rgb, f"{seg[2]} {seg[3]:.2f}", color)  # type: ignore[arg-type]
 
     return write_video(dst, frames(), fps=info.fps if info.fps > 0 else 25.0, crf=crf)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An overlay video still to be written (what a node returns; a dataset's save writes it)."""
+
+    source: str
+    segments: Sequence[Segment]
+    colors: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def write(self, dst: str | Path) -> Path:
+        """:func:`write_overlay` of ``source`` to ``dst``."""
+        return write_overlay(self.source, dst, self.segments, colors=self.colors)

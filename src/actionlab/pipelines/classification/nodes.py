@@ -55,6 +55,15 @@ def _labelled(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> pd.DataF
     return table
 
 
+def _clip_seconds(clip_index: pd.DataFrame, keys: pd.Series) -> float | None:
+    """Median source length in seconds of the clips the models learn from (an annotated range,
+    else the whole video): the default window of an inference timeline."""
+    rows = clip_index.drop_duplicates("clip_key").set_index("clip_key").reindex(keys)
+    ranged = rows["time_start"].notna() & rows["time_end"].notna()
+    span = (rows["time_end"] - rows["time_start"]).where(ranged, rows["duration"]).dropna()
+    return float(span.median()) if len(span) else None
+
+
 def train_classifiers(
     clip_embeddings: pd.DataFrame, frame_features: PartitionStore, clip_index: pd.DataFrame,
     clips: PartitionStore, params: dict[str, Any],
@@ -85,7 +94,11 @@ def train_classifiers(
         for source, upstream in (("clips", clip_index), ("features", clip_embeddings))
     }  # fmt: skip
     source = {name: "clips" if model_input(name) == "clips" else "features" for name in result.models}
-    blobs = {name: classifier_blob(f, data.classes, lineage[source[name]], params) for name, f in result.models.items()}
+    seconds = _clip_seconds(clip_index, table["clip_key"].astype(str))
+    blobs = {
+        name: classifier_blob(f, data.classes, lineage[source[name]], params, clip_seconds=seconds)
+        for name, f in result.models.items()
+    }  # fmt: skip
     predictions = with_lineage(result.predictions, clip_embeddings, params={"classification": params})
     return blobs, predictions, result.histories, result.costs
 
