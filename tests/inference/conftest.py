@@ -69,7 +69,7 @@ def blob(videos: pd.DataFrame) -> dict[str, Any]:
     return classifier_blob(fitted, data.classes, lineage, params)
 
 
-CLIP_WINDOW = {"frames_per_clip": 4, "stride": 2, "input_size": 32, "views": 2}
+CLIP = {"frames_per_clip": 4, "stride": 2, "input_size": 32, "views": 2}
 
 
 @dataclass
@@ -99,7 +99,7 @@ def clip_model(videos: pd.DataFrame, tmp_path_factory) -> ClipModelCase:
         groups=np.zeros(n).astype(str), embeddings=np.zeros((n, 1)), sequences=None,
     )  # fmt: skip
     params = _params()
-    params["clip"].update(CLIP_WINDOW, windows=1, epochs=1, batch_size=6)
+    params["clip"].update(CLIP, windows=1, epochs=1, batch_size=6)
     params["cnn_lstm"].update(hidden=16)
     data.clips = clip_windows(index, store, keys, data.classes, params)
     fitted = fit_model("cnn_lstm", data, np.arange(n), np.arange(n), params, desc="test")

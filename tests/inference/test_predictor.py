@@ -16,7 +16,7 @@ from actionlab.models.train_classifier import predict_sequences
 from actionlab.video.decode import load_clip
 from actionlab.video.probe import probe
 
-from .conftest import CLIP_WINDOW, EMBEDDING, PREPROCESSING
+from .conftest import CLIP, EMBEDDING, PREPROCESSING
 
 
 def test_lineage_params_nest_the_flat_keys(blob):
@@ -102,7 +102,7 @@ def test_clip_model_matches_the_pipelines_evaluation_of_the_stored_clips(clip_mo
     predictor = Predictor.from_blob(case.blob)
     assert predictor.input == "clips" and predictor.encoder is None
     every = np.arange(len(videos))
-    expected = compare_predict_proba(case.fitted, case.data, every, "cpu", views=CLIP_WINDOW["views"])
+    expected = compare_predict_proba(case.fitted, case.data, every, "cpu", views=CLIP["views"])
     got = np.stack([predictor.predict_proba(p) for p in videos["path"]])
     np.testing.assert_allclose(got, expected, atol=1e-5)
     one_view = compare_predict_proba(case.fitted, case.data, every, "cpu", views=1)
