@@ -39,7 +39,7 @@ from actionlab.engine.config import RuntimeConfig
 from actionlab.manifest.sources import SOURCES
 from actionlab.manifest.splits import SPLITS
 from actionlab.models.classifiers import LINEAR_ESTIMATORS, MODELS
-from actionlab.models.clip_models import CLIP_MODELS, CNN3D_ARCHS, LSTM_POOLING
+from actionlab.models.clip_models import CLIP_INPUT_MODES, CLIP_MODELS, CNN3D_ARCHS, LSTM_POOLING
 from actionlab.models.compare import CV_MODES
 from actionlab.models.frame_encoder import INPUT_MODES, NORMS, POOLS, ROIS
 from actionlab.video.sampling import STRATEGIES
@@ -399,6 +399,7 @@ class ClipParams(_Group):
     stride: PositiveInt
     input_size: Annotated[int, Field(ge=16)]
     views: PositiveInt
+    windows: PositiveInt
     epochs: PositiveInt
     batch_size: PositiveInt
     lr: PositiveFloat
@@ -436,6 +437,7 @@ class CnnLstmParams(_Group):
     bidirectional: bool
     pooling: Literal[LSTM_POOLING]  # type: ignore[valid-type]
     dropout: Fraction
+    input_mode: Literal[CLIP_INPUT_MODES]  # type: ignore[valid-type]
     weights_path: str | None
 
 
@@ -444,6 +446,7 @@ class Cnn3dParams(_Group):
 
     arch: Literal[CNN3D_ARCHS]  # type: ignore[valid-type]
     dropout: Fraction
+    input_mode: Literal[CLIP_INPUT_MODES]  # type: ignore[valid-type]
     weights_path: str | None
 
 

@@ -1,4 +1,5 @@
-"""Predictor: a classifier applied to a new video with the preprocessing and encoder of its lineage."""
+"""Predictor: a classifier applied to a new video with the preprocessing and encoder (feature models)
+or clip windows (clip models) of its lineage."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import pytest
 from actionlab.encoders import build_encoder
 from actionlab.inference.predictor import PredictError, Predictor, lineage_params, window_frames
 from actionlab.models.compare import classifier_from_blob
+from actionlab.models.compare import predict_proba as compare_predict_proba
 from actionlab.models.train_classifier import predict_sequences
 from actionlab.video.decode import load_clip
 from actionlab.video.probe import probe
 
-from .conftest import EMBEDDING, PREPROCESSING
+from .conftest import CLIP, EMBEDDING, PREPROCESSING
 
 
 def test_lineage_params_nest_the_flat_keys(blob):
@@ -103,6 +105,37 @@ def test_torchvision_model_without_its_weights_file_is_refused(blob, tmp_path: P
         Predictor.from_blob({**blob, "lineage": {"params": params, "inputs": {}}})
 
 
-def test_clip_model_is_refused_with_the_models_that_work(blob):
-    with pytest.raises(PredictError, match="clip model.*transformer, frame_avg, linear"):
-        Predictor.from_blob({**blob, "model": "cnn3d", "input": "clips"})
+def test_clip_model_matches_the_pipelines_evaluation_of_the_stored_clips(clip_model, videos):
+    """Predictor on the videos = the pipeline's test-time evaluation (multi-view windows of the
+    clips the preprocessing item stored) of the model it trained."""
+    case = clip_model
+    predictor = Predictor.from_blob(case.blob)
+    assert predictor.input == "clips" and predictor.encoder is None
+    every = np.arange(len(videos))
+    expected = compare_predict_proba(case.fitted, case.data, every, "cpu", views=CLIP["views"])
+    got = np.stack([predictor.predict_proba(p) for p in videos["path"]])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    one_view = compare_predict_proba(case.fitted, case.data, every, "cpu", views=1)
+    assert not np.allclose(got, one_view, atol=1e-5)  # the blob's views are used, not one window
+    best = predictor.predict(videos["path"].iloc[0], top_k=2)
+    assert [label for label, _ in best] == [case.blob["classes"][i] for i in np.argsort(-expected[0])]
+
+
+def test_clip_model_timeline_windows_are_clips_of_the_training_length(clip_model, videos):
+    predictor = Predictor.from_blob(clip_model.blob)
+    path = videos["path"].iloc[0]
+    info = probe(path)
+    starts, ends, probs = predictor.predict_windows(path)
+    assert len(starts) > 1
+    np.testing.assert_allclose(ends - starts, window_frames(PREPROCESSING) / info.fps)
+    assert probs.shape == (len(starts), len(clip_model.blob["classes"]))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    for i in (0, len(starts) - 1):
+        np.testing.assert_allclose(probs[i], predictor.predict_proba(path, start=starts[i], end=ends[i]), atol=1e-6)
+
+
+@pytest.mark.parametrize("drop", ["clip", "lineage"])
+def test_clip_model_without_its_window_or_lineage_is_refused(clip_model, drop: str):
+    blob = {**clip_model.blob, drop: None}
+    with pytest.raises(PredictError, match="window settings" if drop == "clip" else "no preprocessing lineage"):
+        Predictor.from_blob(blob)

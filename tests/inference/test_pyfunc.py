@@ -64,6 +64,22 @@ def test_loaded_model_predicts_as_the_predictor(logged: str, blob, videos):
     assert model.metadata.signature.inputs.input_names()[0] == "path"
 
 
+def test_logged_clip_model_loads_back_and_predicts_as_the_predictor(tracking, clip_model, videos, tmp_path: Path):
+    blob = clip_model.blob
+    dataset = ClassifierDataset(str(tmp_path / "classifiers" / "cnn_lstm.pt"), mlflow_model={})
+    with mlflow.start_run():
+        dataset.save(blob)
+        version = register_best(pd.DataFrame({"model": ["cnn_lstm"], "accuracy": [1.0]}), "test-clip-classifier")
+    assert version is not None
+    model = mlflow.pyfunc.load_model(f"models:/test-clip-classifier/{version.version}")
+    assert model.metadata.metadata["model"] == "cnn_lstm"
+    path = videos["path"].iloc[1]
+    out = model.predict(pd.DataFrame({"path": [path], "start": [0.2]}), params={"top_k": 2})
+    expected = Predictor.from_blob(blob).predict(path, start=0.2, top_k=2)
+    assert list(out["label"]) == [label for label, _ in expected]
+    assert list(out["probability"]) == pytest.approx([p for _, p in expected], abs=1e-6)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -43,6 +43,16 @@ def test_training_windows_have_a_fixed_stride_and_a_random_start_per_epoch() -> 
     assert _ids(data[1][0]) == _ids(again[1][0])  # seeded: the same windows
 
 
+def test_several_training_windows_per_clip_each_with_its_own_start() -> None:
+    data = _data([40, 30], frames_per_clip=5, stride=3, train=True, windows=4, views=2, seed=1)
+    assert len(data) == 8  # windows per clip in training, not views
+    firsts = [_ids(data[i][0]) for i in range(4)]
+    assert all(np.all(np.diff(ids) == 3) and 0 <= ids[0] <= 40 - 13 for ids in firsts)
+    assert len({ids[0] for ids in firsts}) > 1  # not four copies of one window
+    assert all(_ids(data[i][0])[0] <= 30 - 13 for i in range(4, 8))  # items 4-7: the 30-frame clip
+    assert len(data.with_views(3)) == 6  # evaluation: views per clip
+
+
 def test_evaluation_views_are_evenly_spaced_over_the_clip() -> None:
     data = _data([21], frames_per_clip=4, stride=2, views=3)
     assert len(data) == 3

@@ -78,6 +78,27 @@ def test_normalisation_uses_the_documented_weights_statistics() -> None:
     assert torch.allclose(seen["x"], expected, atol=1e-6)
 
 
+@pytest.mark.parametrize(("name", "where"), [("cnn_lstm", "encoder"), ("cnn3d", "backbone")])
+def test_diff_input_is_the_differences_of_consecutive_normalised_frames(name: str, where: str) -> None:
+    model = build_clip_model(name, 2, input_mode="diff", **({"arch": "mc3_18"} if name == "cnn3d" else {})).eval()
+    seen: dict[str, torch.Tensor] = {}
+    getattr(model, where).register_forward_pre_hook(lambda m, args: seen.update(x=args[0]))
+    clip = torch.rand(2, 4, 3, 32, 32)
+    model(clip)
+    x = (clip - model.mean.view(1, 1, 3, 1, 1)) / model.std.view(1, 1, 3, 1, 1)
+    expected = x[:, 1:] - x[:, :-1]  # (2, 3, 3, 32, 32): T - 1 differences
+    expected = expected.flatten(0, 1) if name == "cnn_lstm" else expected.permute(0, 2, 1, 3, 4)
+    assert torch.allclose(seen["x"], expected, atol=1e-6)
+    # a static clip (any background) is all zeros to the network: its output does not depend on it
+    still = [torch.rand(1, 3, 32, 32).expand(1, 4, 3, 32, 32) for _ in range(2)]
+    with torch.no_grad():
+        assert torch.allclose(model(still[0]), model(still[1]), atol=1e-6)
+    with pytest.raises(ValueError, match="frames_per_clip >= 2"):
+        model(torch.rand(1, 1, 3, 32, 32))
+    with pytest.raises(ValueError, match="rgb"):
+        build_clip_model(name, 2, input_mode="flow")
+
+
 @pytest.mark.parametrize(("name", "options"), [("cnn_lstm", {}), ("cnn3d", {"arch": "mc3_18"})])
 def test_training_lowers_the_loss_on_a_separable_toy_set(name: str, options: dict) -> None:
     torch.manual_seed(0)

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_group_cv_tests_each_clip_once_in_its_groups_fold_and_keeps_a_fit_on_all_clips() -> None:
     params = yaml.safe_load((REPO / "conf/base/parameters_classification.yml").read_text())["classification"]
     params.update(cv="group", device="cpu", progress=False, val_share=0.25)
-    params["clip"].update(frames_per_clip=4, stride=2, input_size=32, views=2, epochs=1)
+    params["clip"].update(frames_per_clip=4, stride=2, input_size=32, views=2, windows=1, epochs=1)
     params["cnn_lstm"].update(hidden=8)
     n = 12
     clips, y = toy_set(n, frames=10)

@@ -21,7 +21,7 @@ from .conftest import FAST_PARAMS, copy_project, run_pipelines
 
 pytestmark = pytest.mark.slow
 MODELS = ["cnn_lstm", "cnn3d"]
-CLIP = {"frames_per_clip": 4, "stride": 2, "input_size": 32, "views": 2, "epochs": 2, "batch_size": 8}
+CLIP = {"frames_per_clip": 4, "stride": 2, "input_size": 32, "views": 2, "windows": 1, "epochs": 2, "batch_size": 8}
 
 
 def test_clip_models_are_compared_logged_and_rebuilt(default_project: Path, tmp_path: Path, monkeypatch):

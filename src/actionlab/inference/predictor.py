@@ -8,6 +8,12 @@ SSL encoder's weights. :class:`Predictor` rebuilds that path from the blob alone
     video (time range) -> load_clip(preprocessing params) -> encoder(embedding params)
     -> frame features / clip embedding -> classifier -> class probabilities
 
+A clip model (``cnn_lstm``, ``cnn3d``; blob ``input: clips``) has no encoder: the clip made with
+the blob's preprocessing lineage goes to the model as the pipeline's test-time evaluation gives a
+stored clip to it, with the blob's ``clip`` window settings (``frames_per_clip``, ``stride``,
+``input_size``, ``views``): ``views`` evenly spaced windows through a ``ClipDataset``, their
+softmax probabilities averaged (``actionlab.models.clip_train.predict_proba``).
+
 Timeline windows (:meth:`Predictor.predict_windows`) are as long as the training clips: the
 blob records their median source length (``clip_seconds``). A training clip is a whole video (or
 an annotated range) sampled by ``preprocessing.strategy``; with ``step`` (the default) it holds at
@@ -37,7 +43,9 @@ from actionlab.inference.timeline import TimelineError, make_windows, range_fram
 from actionlab.keys import module_digest
 from actionlab.models import FrameEncoder
 from actionlab.models.classifiers import linear_proba
-from actionlab.models.compare import classifier_from_blob
+from actionlab.models.clip_data import ArrayClips, ClipDataset
+from actionlab.models.clip_train import predict_proba as predict_clips
+from actionlab.models.compare import CLIP_WINDOW, classifier_from_blob
 from actionlab.models.train_classifier import predict_sequences
 from actionlab.video.decode import load_clip
 from actionlab.video.errors import VideoError
@@ -89,9 +97,10 @@ class Predictor:
     name: str
     classes: list[str]
     model: torch.nn.Module | Pipeline
-    input: str  # frame_features | embedding
+    input: str  # frame_features | embedding | clips
     clip_params: dict[str, Any]
-    encoder: Encoder
+    encoder: Encoder | None  # None for a clip model (input clips)
+    window: dict[str, int] | None = None  # a clip model's `clip` settings (CLIP_WINDOW)
     clip_seconds: float | None = None  # median length of the training clips (the default window)
 
     @classmethod
@@ -101,16 +110,32 @@ class Predictor:
         embedding = lineage_params(blob, "embedding")
         preprocessing = lineage_params(blob, "preprocessing")
         name = str(blob.get("model", "?"))
-        if blob.get("input", "frame_features") not in ("frame_features", "embedding"):
+        kind = str(blob.get("input", "frame_features"))
+        if kind not in ("frame_features", "embedding", "clips"):
             raise PredictError(
-                f"classifier {name!r} reads {blob.get('input')!r} (a clip model); predict supports the "
-                "feature models (transformer, frame_avg, linear) for now: pass --model with one of them."
+                f"classifier {name!r} reads {kind!r}, which predict does not know; retrain it with "
+                "`kedro run --pipelines classification`."
             )
-        if "encoder" not in embedding or not preprocessing:
+        if not preprocessing or (kind != "clips" and "encoder" not in embedding):
             raise PredictError(
-                f"classifier {name!r} has no embedding/preprocessing lineage, so the features it "
-                "needs are unknown; retrain it with `kedro run --pipelines classification`."
+                f"classifier {name!r} has no {'preprocessing' if kind == 'clips' else 'embedding/preprocessing'} "
+                "lineage, so the input it needs is unknown; retrain it with `kedro run --pipelines classification`."
             )
+        clip = {k: preprocessing[k] for k in CLIP_PARAMS if k in preprocessing}
+        if "crop_offset" in clip:
+            clip["crop_offset"] = tuple(clip["crop_offset"])
+        if kind == "clips":
+            window = blob.get("clip") or {}
+            if any(k not in window for k in CLIP_WINDOW):
+                raise PredictError(
+                    f"clip model {name!r} has no window settings {list(CLIP_WINDOW)} in its file; "
+                    "retrain it with `kedro run --pipelines classification`."
+                )
+            return cls(
+                name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
+                input=kind, clip_params=clip, encoder=None, window={k: int(window[k]) for k in CLIP_WINDOW},
+                clip_seconds=blob.get("clip_seconds"),
+            )  # fmt: skip
         encoder_name = embedding["encoder"]
         if encoder_name == "ssl":
             if ssl_encoder is None:
@@ -137,12 +162,9 @@ class Predictor:
                 f"classifier {name!r} needs the {encoder_name!r} encoder it was trained with, which "
                 f"cannot be built here: {err}"
             ) from err
-        clip = {k: preprocessing[k] for k in CLIP_PARAMS if k in preprocessing}
-        if "crop_offset" in clip:
-            clip["crop_offset"] = tuple(clip["crop_offset"])
         return cls(
             name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
-            input=str(blob.get("input", "frame_features")), clip_params=clip, encoder=encoder,
+            input=kind, clip_params=clip, encoder=encoder,
             clip_seconds=blob.get("clip_seconds"),
         )  # fmt: skip
 
@@ -167,6 +189,9 @@ class Predictor:
 
     def probs_of_clips(self, clips: list[np.ndarray]) -> np.ndarray:
         """Class probabilities ``(n, C)`` of preprocessed clips (T, S, S, 3) uint8."""
+        if self.input == "clips":
+            return self._clip_model_probs(clips)
+        assert self.encoder is not None
         encoded = self.encoder.encode_many(clips)
         if self.input == "embedding":
             assert isinstance(self.model, Pipeline)
@@ -177,6 +202,17 @@ class Predictor:
         assert isinstance(self.model, torch.nn.Module)
         with torch.inference_mode():
             return predict_sequences(self.model, [f.astype(np.float32) for f, _ in encoded])
+
+    def _clip_model_probs(self, clips: list[np.ndarray]) -> np.ndarray:
+        """A clip model's probabilities: the clips' evaluation windows (``window``), as in testing."""
+        assert self.window is not None and isinstance(self.model, torch.nn.Module)
+        w = self.window
+        data = ClipDataset(
+            [str(i) for i in range(len(clips))], [len(c) for c in clips], [-1] * len(clips), ArrayClips(clips),
+            classes=self.classes, frames_per_clip=w["frames_per_clip"], stride=w["stride"],
+            size=w["input_size"], views=w["views"],
+        )  # fmt: skip
+        return predict_clips(self.model, data, device="cpu")
 
     def _range(self, path: str | Path, start: float | None, end: float | None,
                duration: float | None) -> tuple[VideoInfo, float, float]:  # fmt: skip

@@ -6,9 +6,9 @@ demand (only the HDF5 chunks of the window are decompressed, see ``load_stored_c
 returned as float ``(T, 3, size, size)`` in [0, 1] with its label index: the batch contract
 ``(inputs, labels)`` of the clip models in ``actionlab.models.clip_models``.
 
-* training (``train=True``): one item per clip; each epoch (``set_epoch``) draws a random
-  start per clip from ``(seed, epoch, clip)`` and, when ``augment`` is given, one random
-  transform per clip applied to all its frames (``ClipAugment``);
+* training (``train=True``): ``windows`` items per clip; each epoch (``set_epoch``) draws a
+  random start per item from ``(seed, epoch, clip)`` and, when ``augment`` is given, one random
+  transform per item applied to all its frames (``ClipAugment``);
 * evaluation (``train=False``): ``views`` items per clip, windows whose starts are evenly
   spaced over the clip (one view: the middle window), only resized, never augmented.
   ``predict_proba`` averages the views' probabilities (multi-view testing).
@@ -103,6 +103,7 @@ class ClipDataset(Dataset):
         size: int = 64,
         train: bool = False,
         views: int = 1,
+        windows: int = 1,
         augment: ClipAugment | None = None,
         seed: int = 0,
     ) -> None:
@@ -116,9 +117,10 @@ class ClipDataset(Dataset):
             )
         if any(n < 1 for n in self.lengths):
             raise ValueError("ClipDataset: every clip needs at least one frame (clip_frames >= 1).")
-        if frames_per_clip < 1 or stride < 1 or views < 1:
+        if frames_per_clip < 1 or stride < 1 or views < 1 or windows < 1:
             raise ValueError(
-                f"frames_per_clip={frames_per_clip}, stride={stride}, views={views}: each must be >= 1."
+                f"frames_per_clip={frames_per_clip}, stride={stride}, views={views}, "
+                f"windows={windows}: each must be >= 1."
             )
         self.read = read
         self.classes = [str(c) for c in classes]
@@ -126,7 +128,8 @@ class ClipDataset(Dataset):
         self.stride = int(stride)
         self.size = int(size)
         self.train = bool(train)
-        self.views = 1 if self.train else int(views)
+        self.views = int(views)
+        self.windows = int(windows)
         self.augment = augment if self.train else None
         self.seed = int(seed)
         self.epoch = 0
@@ -159,8 +162,13 @@ class ClipDataset(Dataset):
     def num_clips(self) -> int:
         return len(self.keys)
 
+    @property
+    def per_clip(self) -> int:
+        """Items per clip: ``windows`` in training, ``views`` in evaluation."""
+        return self.windows if self.train else self.views
+
     def __len__(self) -> int:
-        return self.num_clips * self.views
+        return self.num_clips * self.per_clip
 
     def set_epoch(self, epoch: int) -> None:
         """Draw this epoch's training windows (call before iterating)."""
@@ -185,11 +193,12 @@ class ClipDataset(Dataset):
 
     def indices(self, item: int) -> np.ndarray:
         """Frame indices of ``item``'s window (random per epoch in training)."""
-        clip, view = divmod(int(item), self.views)
+        clip, view = divmod(int(item), self.per_clip)
         length = self.lengths[clip]
         span = window_span(self.frames_per_clip, self.stride)
         if self.train:
-            start = int(clip_rng(self.seed, self.epoch, clip).integers(max(0, length - span) + 1))
+            starts = clip_rng(self.seed, self.epoch, clip).integers(max(0, length - span) + 1, size=self.windows)
+            start = int(starts[view])
         else:
             start = int(view_starts(length, span, self.views)[view])
         return window_indices(length, self.frames_per_clip, self.stride, start)
@@ -197,7 +206,7 @@ class ClipDataset(Dataset):
     def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
         if not 0 <= item < len(self):
             raise IndexError(item)
-        clip = item // self.views
+        clip = item // self.per_clip
         idx = self.indices(item)
         lo = int(idx.min())
         window = np.asarray(self.read(self.keys[clip], lo, int(idx.max()) + 1))

@@ -13,6 +13,9 @@ rearranges the clip for its backbone, so a stored model needs nothing but [0, 1]
 * ``cnn3d``: a torchvision video ResNet (``r2plus1d_18``, ``r3d_18``, ``mc3_18``) on the clip as
   ``(B, 3, T, H, W)``, its ``fc`` replaced by a head for the classes. Kinetics-400 mean/std.
 
+``input_mode``: ``rgb`` (the normalised frames) or ``diff`` (the differences of consecutive
+normalised frames, ``T - 1`` of them: the motion only, a static background cancels out).
+
 Backbones start from random weights, or from a local torchvision state-dict file
 (``weights_path``: ``torch.save(model.state_dict(), path)`` of the same architecture; its
 ``fc.*`` keys are ignored). Nothing is ever downloaded.
@@ -31,6 +34,24 @@ from torch import nn
 CLIP_MODELS = ("cnn_lstm", "cnn3d")
 CNN3D_ARCHS = ("r2plus1d_18", "r3d_18", "mc3_18")
 LSTM_POOLING = ("last", "mean")
+CLIP_INPUT_MODES = ("rgb", "diff")
+
+
+def _check_input_mode(input_mode: str) -> str:
+    if input_mode not in CLIP_INPUT_MODES:
+        raise ValueError(f"input_mode={input_mode!r}: expected one of {CLIP_INPUT_MODES}.")
+    return input_mode
+
+
+def _prepare(module: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """``(B, T, 3, H, W)`` in [0, 1] -> normalised frames (``rgb``) or their ``T - 1``
+    consecutive differences (``diff``)."""
+    x = (clips - module.mean.view(1, 1, 3, 1, 1)) / module.std.view(1, 1, 3, 1, 1)
+    if module.input_mode == "rgb":
+        return x
+    if x.shape[1] < 2:
+        raise ValueError("input_mode='diff' needs at least 2 frames per clip (frames_per_clip >= 2).")
+    return x[:, 1:] - x[:, :-1]
 
 
 def _norm_buffers(module: nn.Module, arch: str) -> None:
@@ -95,10 +116,12 @@ class CnnLstm(nn.Module):
         bidirectional: bool = False,
         pooling: str = "last",
         dropout: float = 0.0,
+        input_mode: str = "rgb",
         weights_path: str | Path | None = None,
         weights_param: str = "weights_path",
     ) -> None:
         super().__init__()
+        self.input_mode = _check_input_mode(input_mode)
         if pooling not in LSTM_POOLING:
             raise ValueError(f"pooling={pooling!r}: expected one of {LSTM_POOLING}.")
         self.pooling = pooling
@@ -117,8 +140,8 @@ class CnnLstm(nn.Module):
         _norm_buffers(self, self.arch)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        b, t = clips.shape[:2]
-        x = (clips - self.mean.view(1, 1, 3, 1, 1)) / self.std.view(1, 1, 3, 1, 1)
+        x = _prepare(self, clips)
+        b, t = x.shape[:2]
         features = self.encoder(x.flatten(0, 1)).view(b, t, -1)
         out, (hidden, _) = self.lstm(features)
         if self.pooling == "mean":
@@ -139,10 +162,12 @@ class Cnn3d(nn.Module):
         *,
         arch: str = "r2plus1d_18",
         dropout: float = 0.0,
+        input_mode: str = "rgb",
         weights_path: str | Path | None = None,
         weights_param: str = "weights_path",
     ) -> None:
         super().__init__()
+        self.input_mode = _check_input_mode(input_mode)
         if arch not in CNN3D_ARCHS:
             raise ValueError(f"arch={arch!r}: expected one of {CNN3D_ARCHS}.")
         self.arch = arch
@@ -151,7 +176,7 @@ class Cnn3d(nn.Module):
         _norm_buffers(self, arch)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        x = (clips - self.mean.view(1, 1, 3, 1, 1)) / self.std.view(1, 1, 3, 1, 1)
+        x = _prepare(self, clips)
         return self.head(self.backbone(x.permute(0, 2, 1, 3, 4)))  # -> (B, 3, T, H, W)
 
 

@@ -135,9 +135,9 @@ def clip_config(name: str, num_classes: int, params: dict[str, Any]) -> dict[str
     p = params[name]
     if name == "cnn_lstm":
         options = {"hidden_size": p["hidden"], "num_layers": p["layers"], "bidirectional": p["bidirectional"],
-                   "pooling": p["pooling"], "dropout": p["dropout"]}  # fmt: skip
+                   "pooling": p["pooling"], "dropout": p["dropout"], "input_mode": p["input_mode"]}  # fmt: skip
     else:
-        options = {"arch": p["arch"], "dropout": p["dropout"]}
+        options = {"arch": p["arch"], "dropout": p["dropout"], "input_mode": p["input_mode"]}
     return {"num_classes": num_classes, **options}
 
 
@@ -167,7 +167,7 @@ def clip_windows(clip_index: pd.DataFrame, clips: Any, clip_keys: Sequence[str],
     return ClipDataset.from_index(
         rows.loc[list(clip_keys)].reset_index(), clips, classes,
         frames_per_clip=c["frames_per_clip"], stride=c["stride"], size=c["input_size"], train=True,
-        views=c["views"], augment=clip_augment(params), seed=params["seed"],
+        views=c["views"], windows=c["windows"], augment=clip_augment(params), seed=params["seed"],
     )  # fmt: skip
 
 
