@@ -16,7 +16,6 @@ device, with a progress bar over epochs and a per-epoch loss history.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from tqdm.auto import tqdm
 
 from actionlab.models.classifiers import _Standardize, pad_batch
+from actionlab.models.early_stopping import EarlyStopping
 from actionlab.models.train_classifier import holdout_split
 from actionlab.runtime import resolve_device, seed_everything
 
@@ -244,7 +244,7 @@ def train_autoencoder(
     model.fit_stats(items)
     model.to(dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    rows, best, best_loss, waited = [], copy.deepcopy(model.state_dict()), float("inf"), 0
+    rows, stopper = [], EarlyStopping(model, patience, desc)
     bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
@@ -264,18 +264,10 @@ def train_autoencoder(
             row["val_loss"] = _mean_loss(model, val_items, batch_size, dev)
         rows.append(row)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row['val_loss']:.3f}")
-        monitored = row["val_loss"] if val_items else row["train_loss"]
-        if monitored < best_loss - 1e-6:
-            best_loss, waited = monitored, 0
-            best = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-            if waited >= patience:
-                logger.info("%s: early stop at epoch %d (best loss %.4f)", desc, epoch, best_loss)
-                break
+        if stopper.step(epoch, row["val_loss"] if val_items else row["train_loss"]):
+            break
     bar.close()
-    model.load_state_dict(best)
-    return model.eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return stopper.restore().eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
 
 @torch.inference_mode()

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from actionlab.models.clip_data import ClipDataset
+from actionlab.models.early_stopping import EarlyStopping
 from actionlab.models.train_classifier import class_weights
 from actionlab.runtime import resolve_device, seed_everything
 
@@ -108,7 +109,7 @@ def fit_clip_model(
         else _loader(val.with_views(1), batch_size, shuffle=False, workers=num_workers, seed=seed, pin=pin)
     )  # fmt: skip
     rows: list[dict[str, float]] = []
-    best_loss, best_state, waited = math.inf, None, 0
+    stopper = EarlyStopping(model, patience, desc)
     for epoch in range(1, int(epochs) + 1):
         start = time.perf_counter()
         train.set_epoch(epoch - 1)
@@ -145,18 +146,9 @@ def fit_clip_model(
         rows.append(row)
         if on_epoch is not None:
             on_epoch(epoch, dict(row))
-        monitored = row["val_loss"] if val_loader is not None else row["train_loss"]
-        if monitored < best_loss - 1e-6:
-            best_loss, waited = monitored, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        else:
-            waited += 1
-            if waited >= int(patience):
-                logger.info("%s: early stop at epoch %d (best loss %.4f)", desc, epoch, best_loss)
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model.eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        if stopper.step(epoch, row["val_loss"] if val_loader is not None else row["train_loss"]):
+            break
+    return stopper.restore().eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
 
 def predict_proba(

@@ -7,7 +7,6 @@ sequences, seeded, on a chosen device, with a progress bar over epochs.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from actionlab.models.classifiers import pad_batch, resample_indices
+from actionlab.models.early_stopping import EarlyStopping
 from actionlab.runtime import resolve_device, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def train_sequence_classifier(
     weights = class_weights(y, num_classes) if balance else None
     weight = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    rows, best, best_loss, waited = [], copy.deepcopy(model.state_dict()), float("inf"), 0
+    rows, stopper = [], EarlyStopping(model, patience, desc)
     bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
@@ -163,15 +163,7 @@ def train_sequence_classifier(
             row["val_loss"], row["val_accuracy"] = _evaluate(model, val_seqs, val_y, weight, cfg=cfg, device=dev)
         rows.append(row)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{row['val_loss']:.3f}")
-        monitored = row["val_loss"] if len(val_y) else row["train_loss"]
-        if monitored < best_loss - 1e-6:
-            best_loss, waited = monitored, 0
-            best = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-            if waited >= patience:
-                logger.info("%s: early stop at epoch %d (best loss %.4f)", desc, epoch, best_loss)
-                break
+        if stopper.step(epoch, row["val_loss"] if len(val_y) else row["train_loss"]):
+            break
     bar.close()
-    model.load_state_dict(best)
-    return model.eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return stopper.restore().eval(), pd.DataFrame(rows, columns=HISTORY_COLUMNS)
