@@ -2,7 +2,7 @@
 
 ``check_parameters`` validates every known group present in the project parameters
 (``ingestion``, ``preprocessing``, ``ssl_training``, ``embedding``, ``clustering``,
-``classification``, ``inference``, ``runtime``)
+``classification``, ``anomaly``, ``inference``, ``runtime``)
 and raises one ``ParameterError`` that lists every problem as ``group.key = value: what is
 allowed``. Groups it does not know (future pipelines) pass unchecked.
 
@@ -471,6 +471,79 @@ class ClassificationParams(_Group):
     cnn3d: Cnn3dParams
 
 
+# ------------------------------------------------------------------------------------ anomaly
+
+
+class AnomalyThresholdParams(_Group):
+    """``anomaly.threshold``."""
+
+    rule: Literal["percentile", "f1", "youden"]
+    percentile: Annotated[float, Field(ge=0.0, le=100.0)]
+    competitive: NonEmptyStr | None
+
+    @model_validator(mode="after")
+    def _competitive_given(self) -> AnomalyThresholdParams:
+        if self.rule != "percentile" and self.competitive is None:
+            raise ValueError(f"anomaly.threshold.rule={self.rule} needs anomaly.threshold.competitive (a label)")
+        return self
+
+
+class AnomalyTrainParams(_Group):
+    """``anomaly.train``: the autoencoder's training loop."""
+
+    epochs: PositiveInt
+    batch_size: PositiveInt
+    lr: PositiveFloat
+    weight_decay: NonNegativeFloat
+    patience: PositiveInt
+    val_share: Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class AnomalyAutoencoderParams(_Group):
+    """``anomaly.autoencoder``."""
+
+    hidden: Annotated[list[PositiveInt], Field(min_length=1)]
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)]
+    reduction: Literal["mean", "sum"]
+
+
+class AnomalyKnnParams(_Group):
+    """``anomaly.knn``."""
+
+    k: PositiveInt
+
+
+class AnomalyIsolationForestParams(_Group):
+    """``anomaly.isolation_forest``."""
+
+    n_estimators: PositiveInt
+
+
+class AnomalyOcsvmParams(_Group):
+    """``anomaly.ocsvm``."""
+
+    nu: Annotated[float, Field(gt=0.0, le=1.0)]
+    gamma: Literal["scale", "auto"] | PositiveFloat
+
+
+class AnomalyParams(_Group):
+    """``anomaly`` (conf/base/parameters_anomaly.yml)."""
+
+    target: NonEmptyStr
+    models: Annotated[
+        list[Literal["autoencoder", "knn", "mahalanobis", "isolation_forest", "ocsvm"]], Field(min_length=1)
+    ]
+    threshold: AnomalyThresholdParams
+    seed: Seed
+    device: Device
+    progress: bool
+    train: AnomalyTrainParams
+    autoencoder: AnomalyAutoencoderParams
+    knn: AnomalyKnnParams
+    isolation_forest: AnomalyIsolationForestParams
+    ocsvm: AnomalyOcsvmParams
+
+
 # ------------------------------------------------------------------------------------ inference
 
 
@@ -509,6 +582,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "embedding": EmbeddingParams,
     "clustering": ClusteringParams,
     "classification": ClassificationParams,
+    "anomaly": AnomalyParams,
     "inference": InferenceParams,
     "runtime": RuntimeConfig,
 }

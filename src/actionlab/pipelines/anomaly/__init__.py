@@ -1,0 +1,5 @@
+"""The `anomaly` pipeline: one-class scorers per target action, thresholds, reports."""
+
+from actionlab.pipelines.anomaly.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
