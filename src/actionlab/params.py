@@ -484,7 +484,7 @@ class AnomalyThresholdParams(_Group):
     @model_validator(mode="after")
     def _competitive_given(self) -> AnomalyThresholdParams:
         if self.rule != "percentile" and self.competitive is None:
-            raise ValueError(f"anomaly.threshold.rule={self.rule} needs anomaly.threshold.competitive (a label)")
+            raise ValueError(f"anomaly.threshold.rule={self.rule} needs anomaly.threshold.competitive (a label or nearest)")
         return self
 
 

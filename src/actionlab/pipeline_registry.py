@@ -6,7 +6,9 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # what a plain `kedro run` runs (Kedro orders the nodes by their data dependencies)
-DEFAULT = ("ingestion", "preprocessing", "ssl_training", "embedding", "clustering", "classification")
+DEFAULT = (
+    "ingestion", "preprocessing", "ssl_training", "embedding", "clustering", "classification", "anomaly",
+)  # fmt: skip
 
 
 def register_pipelines() -> dict[str, Pipeline]:

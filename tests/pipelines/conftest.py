@@ -14,13 +14,14 @@ from kedro.framework.startup import bootstrap_project
 
 REPO = Path(__file__).resolve().parents[2]
 
-# small but real: 6 actions x 3 clips, 24 frames of 64 px; one short SSL epoch
+# small but real: 6 actions x (6 correct + 1 incorrect) clips, 24 frames of 64 px; one short SSL epoch
 FAST_PARAMS: dict[str, Any] = {
-    "ingestion": {"synthetic": {"clips_per_action": 3, "incorrect_per_action": 1, "num_actors": 3, "num_frames": 24, "size": 64}, "progress": False},
+    "ingestion": {"synthetic": {"clips_per_action": 6, "incorrect_per_action": 1, "num_actors": 3, "num_frames": 24, "size": 64}, "progress": False},
     "preprocessing": {"size": 64, "max_frames": 16},
     "ssl_training": {"epochs": 1, "batch_size": 32, "input_size": 32, "proj_dim": 64, "pred_hidden": 32, "frames_per_clip": 4},
     "embedding": {"batch_size": 16, "encoder": "ssl"},  # the SSL path end to end (the default is motion)
     "classification": {"progress": False, "train": {"epochs": 15}},
+    "anomaly": {"progress": False, "train": {"epochs": 15, "patience": 5}},
 }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from actionlab.anomaly.scorers import scorer_from_blob
 
@@ -21,7 +22,7 @@ FAST = {"anomaly": {"models": MODELS, "progress": False, "device": "cpu",
                     "threshold": {"percentile": 90.0}, "train": {"epochs": 15, "patience": 5}}}  # fmt: skip
 
 
-COPIES = 4  # the default project has one correct train clip per label: too few to fit on
+COPIES = 4  # more clips per target and split than the default project's two
 
 
 def _replicate(root: Path) -> None:
@@ -65,14 +66,39 @@ def test_scores_and_report_cover_every_target_and_model(anomaly_project: Path):
     assert len(others) == len(pairs) and others["roc_auc"].between(0, 1).all()
     assert report["fpr"].between(0, 1).all()
     plots = {p.stem for p in (anomaly_project / "data/08_reporting/anomaly").glob("*.png")}
-    assert plots == {f"{t}__{m}__{kind}" for t, m in pairs for kind in ("scores", "roc")}
+    assert {f"{t}__{m}__{kind}" for t, m in pairs for kind in ("scores", "roc")} <= plots
+    assert plots - {f"{t}__{m}__{kind}" for t, m in pairs for kind in ("scores", "roc", "confusion")} == set()
+
+
+def test_competitive_class_is_the_nearest_other_label_and_is_reported(anomaly_project: Path):
+    scores = pd.read_parquet(anomaly_project / "data/07_model_output/anomaly_scores.parquet")
+    report = pd.read_csv(anomaly_project / "data/08_reporting/anomaly_competitive_report.csv")
+    for (target, model), own in scores.groupby(["target", "model"]):
+        (competitive,) = own["competitive"].unique()
+        assert competitive in set(own["label"]) - {target}
+        # nearest: no other label's validation clips sit lower against the target's validation scores
+        normal_val = own[(own["label"] == target) & (own["variant"] == "correct") & (own["split"] == "val")]
+        val = own[own["split"] == "val"]
+        aucs = {label: roc_auc_score(np.r_[np.zeros(len(normal_val)), np.ones(len(rows))],
+                                     np.r_[normal_val["score"], rows["score"]])
+                for label, rows in val[val["label"] != target].groupby("label")}  # fmt: skip
+        assert aucs[competitive] == pytest.approx(min(aucs.values()))
+        rows = report[(report["target"] == target) & (report["model"] == model)]
+        assert set(rows["competitive"]) == {competitive}
+        test = own[own["split"] == "test"]
+        flagged = test["score"] >= own["threshold"].iloc[0]
+        correct_target = test[(test["label"] == target) & (test["variant"] == "correct")]
+        recall = (~flagged[correct_target.index]).mean()  # target clips kept as the target
+        assert rows.set_index("class").loc[target, "recall"] == pytest.approx(recall)
+        assert rows.set_index("class").loc[competitive, "support"] == (test["label"] == competitive).sum()
+        assert (anomaly_project / f"data/08_reporting/anomaly/{target}__{model}__confusion.png").is_file()
 
 
 def test_threshold_is_the_percentile_of_the_targets_validation_scores(anomaly_project: Path):
     scores = pd.read_parquet(anomaly_project / "data/07_model_output/anomaly_scores.parquet")
     for (target, _model), own in scores.groupby(["target", "model"]):
         val = own[(own["label"] == target) & (own["variant"] == "correct") & (own["split"] == "val")]
-        assert len(val) == COPIES  # the default project has one correct val clip per label
+        assert len(val) >= 2 * COPIES  # every correct val clip of the default project, copied
         assert own["threshold"].iloc[0] == pytest.approx(np.percentile(val["score"], 90.0))
 
 

@@ -17,11 +17,13 @@ from actionlab.video import read_clip
 from .conftest import FAST_PARAMS, copy_project, run_pipelines
 
 pytestmark = pytest.mark.slow
+SYNTHETIC = FAST_PARAMS["ingestion"]["synthetic"]
+CLIPS = 6 * (SYNTHETIC["clips_per_action"] + SYNTHETIC["incorrect_per_action"])  # 6 actions
 
 
 def test_ingestion_writes_the_builtin_videos_and_a_grouped_split(default_project: Path):
     manifest = pd.read_parquet(default_project / "data/02_intermediate/manifest.parquet")
-    assert len(manifest) == 6 * (3 + 1)
+    assert len(manifest) == CLIPS
     assert (manifest["status"] == "accepted").all()
     assert set(manifest["split"]) == {"train", "val", "test"}
     assert (manifest.groupby("group")["split"].nunique() == 1).all()  # no actor crosses splits
@@ -32,7 +34,7 @@ def test_ingestion_writes_the_builtin_videos_and_a_grouped_split(default_project
 def test_preprocessing_stores_one_clip_per_video(default_project: Path):
     index = pd.read_parquet(default_project / "data/03_primary/clip_index.parquet")
     clips = sorted((default_project / "data/03_primary/clips").glob("*.h5"))
-    assert len(clips) == len(index) == 24
+    assert len(clips) == len(index) == CLIPS
     clip = read_clip(clips[0])
     assert clip["frames"].dtype == np.uint8
     assert clip["frames"].shape == (12, 64, 64, 3)  # 24 frames, every 2nd kept
@@ -55,7 +57,7 @@ def test_ssl_encoder_is_saved_and_loads_with_weights_only(default_project: Path)
 def test_embeddings_and_clusters_cover_every_clip(default_project: Path):
     embeddings = pd.read_parquet(default_project / "data/04_feature/clip_embeddings.parquet")
     matrix = np.stack(embeddings["embedding"].to_numpy())
-    assert matrix.shape[0] == 24 and np.isfinite(matrix).all()
+    assert matrix.shape[0] == CLIPS and np.isfinite(matrix).all()
     assignments = pd.read_parquet(default_project / "data/07_model_output/cluster_assignments.parquet")
     assert assignments["cluster"].nunique() == 6  # k = number of labels
     scores = json.loads((default_project / "data/08_reporting/clustering_scores.json").read_text())

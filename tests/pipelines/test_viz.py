@@ -13,8 +13,10 @@ import pytest
 from .conftest import make_project
 
 pytestmark = pytest.mark.slow
-PIPELINES = {"ingestion", "preprocessing", "ssl_training", "embedding", "clustering", "classification"}  # the default run
-OTHERS = {"inference", "anomaly"}  # registered, run by name
+PIPELINES = {  # the default run
+    "ingestion", "preprocessing", "ssl_training", "embedding", "clustering", "classification", "anomaly",
+}  # fmt: skip
+OTHERS = {"inference"}  # registered, run by name
 LAYERS = ["01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models",
           "07_model_output", "08_reporting"]  # fmt: skip
 

@@ -10,15 +10,23 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from actionlab.anomaly.data import incorrect_mask, target_sets
+from actionlab.anomaly.data import competitive_label, incorrect_mask, target_sets, threshold_clips
 from actionlab.anomaly.scorers import build_scorer, scorer_blob
 from actionlab.anomaly.thresholds import choose_threshold
 from actionlab.lineage import with_lineage
-from actionlab.metrics.anomaly import anomaly_metrics, anomaly_table, false_positive_rate
+from actionlab.metrics.anomaly import (
+    anomaly_metrics,
+    anomaly_table,
+    competitive_report,
+    false_positive_rate,
+)
 from actionlab.plots.anomaly import roc_figure, score_distribution_figure
+from actionlab.plots.classification import confusion_matrix_figure
 
 logger = logging.getLogger(__name__)
-SCORE_COLUMNS = ["video_id", "label", "variant", "split", "target", "model", "score", "threshold", "flagged"]
+SCORE_COLUMNS = [
+    "video_id", "label", "variant", "split", "target", "model", "score", "threshold", "flagged", "competitive",
+]  # fmt: skip
 
 
 def _variants(clip_embeddings: pd.DataFrame, manifest: pd.DataFrame) -> pd.Series:
@@ -52,24 +60,35 @@ def train_anomaly_scorers(
     for target in _targets(labels, str(params["target"])):
         sets = target_sets(labels, splits, incorrect, target)
         if len(sets.train) < 2:
-            raise ValueError(f"anomaly target {target!r}: {len(sets.train)} correct train clips; need at least 2")
+            problem = (f"anomaly target {target!r}: {len(sets.train)} correct train clip(s), a scorer needs at "
+                       "least 2; add clips of it (or raise ingestion.synthetic.clips_per_action)")  # fmt: skip
+            if params["target"] != "all":
+                raise ValueError(problem)
+            logger.warning("%s; skipped", problem)
+            continue
         for model in dict.fromkeys(params["models"]):
             scorer = build_scorer(model, params.get(model) or {}, seed=params["seed"], train=params.get("train"),
                                   device=params["device"], progress=params["progress"])  # fmt: skip
             scorer.fit(x[sets.train], x[sets.val] if len(sets.val) else None)
             scores = scorer.score(x)
             val = scores[sets.val] if len(sets.val) else scores[sets.train]
-            competitive = rule.get("competitive")
-            other = scores[labels == str(competitive)] if competitive else None
+            competitive = competitive_label(scores, labels, splits, sets, target=target,
+                                            competitive=rule.get("competitive"))  # fmt: skip
+            if rule["rule"] != "percentile" and competitive is None:
+                raise ValueError(f"anomaly target {target!r}: threshold rule {rule['rule']} needs a competitive "
+                                 "class other than the target (anomaly.threshold.competitive)")  # fmt: skip
+            other = scores[threshold_clips(labels, splits, competitive)] if competitive else None
             threshold, details = choose_threshold(rule["rule"], val, other, percentile=rule["percentile"])
             blobs[f"{target}__{model}"] = scorer_blob(scorer, target=target, threshold=threshold,
-                                                      threshold_details=details)  # fmt: skip
+                                                      threshold_details=details, competitive=competitive or "")  # fmt: skip
             tables.append(pd.DataFrame({
                 "video_id": clip_embeddings["video_id"].astype(str), "label": labels, "variant": variants,
                 "split": splits, "target": target, "model": model, "score": scores, "threshold": threshold,
-                "flagged": scores >= threshold,
+                "flagged": scores >= threshold, "competitive": competitive or "",
             }))  # fmt: skip
             logger.info("Anomaly %s / %s: threshold %.4g (%s)", target, model, threshold, rule["rule"])
+    if not tables:
+        raise ValueError("anomaly: no target has the 2 correct train clips a scorer needs (see the warnings above)")
     table = pd.concat(tables, ignore_index=True)[SCORE_COLUMNS]
     return blobs, with_lineage(table, clip_embeddings, params={"anomaly": params})
 
@@ -81,27 +100,55 @@ def _test_rows(scores: pd.DataFrame, target: str) -> pd.DataFrame:
     return scores.iloc[sets.test].assign(incorrect=incorrect[sets.test])
 
 
+def _competitive(test: pd.DataFrame, target: str, competitive: str, threshold: float
+                 ) -> tuple[pd.DataFrame, Figure | None, float]:  # fmt: skip
+    """Target vs its competitive class at the threshold on the test split: the classification
+    report, the confusion-matrix figure and the accuracy (empty / None / NaN without test clips)."""
+    rows = test[test["split"].astype(str) == "test"]
+    if not ((rows["label"].astype(str) == competitive).any() and (rows["label"].astype(str) == target).any()):
+        return pd.DataFrame(), None, float("nan")
+    report, matrix, seen = competitive_report(rows, target, competitive, threshold)
+    accuracy = float(np.trace(matrix.to_numpy()) / max(matrix.to_numpy().sum(), 1))
+    figure = confusion_matrix_figure(seen["y_true"], seen["y_pred"], seen["labels"],
+                                     title=f"{target} vs {competitive} at the threshold")  # fmt: skip
+    return report, figure, accuracy
+
+
 def evaluate_anomaly(
     scores: pd.DataFrame, params: dict[str, Any]
-) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Figure]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Figure]]:
     """The report (target x model x comparison: ROC-AUC, average precision, TPR and FPR at the
-    threshold), the MLflow metrics ``anomaly.<target>.<model>.<measure>`` and per target the score
-    distributions and ROC curves of each model (``<target>__<model>__scores`` / ``__roc``)."""
+    threshold), the classification report of each target against its competitive class (test
+    split, at the threshold), the MLflow metrics ``anomaly.<target>.<model>.<measure>`` and per
+    target and model the score distributions, ROC curves and competitive confusion matrix
+    (``<target>__<model>__scores`` / ``__roc`` / ``__confusion``)."""
     del params
-    rows, metrics, figures = [], {}, {}
-    for (target, model), own in scores.groupby(["target", "model"], sort=False):
-        test = _test_rows(own.reset_index(drop=True), str(target))
+    rows, competitive_rows, metrics, figures = [], [], {}, {}
+    for (target_key, model_key), own in scores.groupby(["target", "model"], sort=False):
+        target, model = str(target_key), str(model_key)
+        test = _test_rows(own.reset_index(drop=True), target)
         threshold = float(own["threshold"].iloc[0])
-        table = anomaly_table(test, str(target), threshold)
-        fpr = false_positive_rate(test, str(target), threshold)
+        table = anomaly_table(test, target, threshold)
+        fpr = false_positive_rate(test, target, threshold)
         rows.append(table.assign(target=target, model=model, threshold=threshold, fpr=fpr))
-        for key, value in anomaly_metrics(table, fpr).items():
-            metrics[f"{target}.{model}.{key}"] = [{"value": value, "step": 0}]
+        measured = anomaly_metrics(table, fpr)
         name = f"{target}__{model}"
-        figures[f"{name}__scores"] = score_distribution_figure(test, str(target), threshold,
+        competitive = str(own["competitive"].iloc[0]) if "competitive" in own else ""
+        if competitive:
+            report, figure, accuracy = _competitive(test, target, competitive, threshold)
+            if figure is not None:
+                competitive_rows.append(report.assign(target=target, model=model, competitive=competitive))
+                figures[f"{name}__confusion"] = figure
+                measured["competitive_accuracy"] = accuracy
+        for key, value in measured.items():
+            metrics[f"{target}.{model}.{key}"] = [{"value": value, "step": 0}]
+        figures[f"{name}__scores"] = score_distribution_figure(test, target, threshold,
                                                                title=f"Anomaly scores, target {target}, {model}")
-        figures[f"{name}__roc"] = roc_figure(test, str(target), title=f"ROC, target {target}, {model}")
+        figures[f"{name}__roc"] = roc_figure(test, target, title=f"ROC, target {target}, {model}")
     report = pd.concat(rows, ignore_index=True)
     report = report[["target", "model", *[c for c in report.columns if c not in ("target", "model")]]]
     logger.info("Anomaly report:\n%s", report.round(4).to_string(index=False))
-    return report, metrics, figures
+    columns = ["target", "model", "competitive", "class", "precision", "recall", "f1-score", "support"]
+    competitive = (pd.concat(competitive_rows, ignore_index=True)[columns] if competitive_rows
+                   else pd.DataFrame(columns=columns))  # fmt: skip
+    return report, competitive, metrics, figures

@@ -14,7 +14,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),  # fmt: skip
             Node(
                 evaluate_anomaly, ["anomaly_scores", "params:anomaly"],
-                ["anomaly_report", "anomaly_metrics", "anomaly_plots"], name="evaluate_anomaly",
+                ["anomaly_report", "anomaly_competitive_report", "anomaly_metrics", "anomaly_plots"], name="evaluate_anomaly",
             ),  # fmt: skip
         ],
         namespace="anomaly",
