@@ -1,0 +1,43 @@
+"""The anomaly train node on a hand-made embedding table: a target with too few clips is skipped
+under ``target: all`` (the others are trained) and stops a run that names it."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actionlab.pipelines.anomaly.nodes import train_anomaly_scorers
+
+PARAMS = {
+    "target": "all", "models": ["mahalanobis"], "seed": 0, "device": "cpu", "progress": False,
+    "threshold": {"rule": "percentile", "percentile": 95.0, "competitive": "nearest"},
+}  # fmt: skip
+
+
+def _table() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    rows = [("a", "train")] * 4 + [("a", "val")] * 2 + [("b", "train")] * 1 + [("b", "val")] * 2 + [("b", "test")] * 2
+    labels, splits = zip(*rows, strict=True)
+    x = rng.normal(size=(len(rows), 4)) + np.array([0.0 if label == "a" else 3.0 for label in labels])[:, None]
+    clips = pd.DataFrame({"video_id": [f"v{i}" for i in range(len(rows))], "label": labels, "split": splits,
+                          "embedding": list(x.astype(np.float32))})  # fmt: skip
+    return clips, pd.DataFrame({"video_id": clips["video_id"], "variant": "correct"})
+
+
+def test_target_with_too_few_clips_is_skipped_under_all(caplog):
+    clips, manifest = _table()
+    with caplog.at_level(logging.WARNING):
+        blobs, scores = train_anomaly_scorers(clips, manifest, PARAMS)
+    assert set(blobs) == {"a__mahalanobis"}
+    assert set(scores["target"]) == {"a"} and len(scores) == len(clips)
+    assert "anomaly target 'b': 1 correct train clip(s)" in caplog.text
+    assert blobs["a__mahalanobis"]["competitive"] == "b"
+
+
+def test_named_target_with_too_few_clips_stops_the_run():
+    clips, manifest = _table()
+    with pytest.raises(ValueError, match="anomaly target 'b': 1 correct train clip"):
+        train_anomaly_scorers(clips, manifest, {**PARAMS, "target": "b"})
