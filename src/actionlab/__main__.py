@@ -252,6 +252,10 @@ def score(*, path: Path, target: str, model: str | None, start: float | None, en
         click.echo(f"  score      {result.score:.6g}")
         click.echo(f"  threshold  {result.threshold:.6g} ({scorer.rule_text()})")
         click.echo(f"  verdict    {result.verdict}")
+        if result.sampled_end < result.end - 1e-3:
+            click.echo(f"  (one clip samples at most {result.sampled_end - result.start:.2f} s, as the training clips: "
+                       f"this verdict is of {result.start:.2f} s - {result.sampled_end:.2f} s; --timeline scores "
+                       "the whole range)")  # fmt: skip
         if timeline:
             options = {"window": window, "stride": stride}
             settings = {**params["timeline"], **{k: v for k, v in options.items() if v is not None}}

@@ -132,8 +132,12 @@ def test_a_time_range_and_a_window_length(case: Case):
     scorer = VideoScorer.from_blob(case.blob)
     timeline = scorer.timeline(case.spliced, start=1.0, duration=4.0, window=1.0, stride=1.0)
     assert timeline.windows[["start", "end"]].to_numpy().tolist() == [[1, 2], [2, 3], [3, 4], [4, 5]]
-    one = scorer.score(case.spliced, start=3.0, end=4.0).score
-    assert timeline.windows["score"].iloc[2] == pytest.approx(one)
+    one = scorer.score(case.spliced, start=3.0, end=4.0)
+    assert timeline.windows["score"].iloc[2] == pytest.approx(one.score)
+    assert (one.start, one.end, one.sampled_end) == (3.0, 4.0, 4.0)
+    whole = scorer.score(case.spliced)  # 10 s; one clip holds CLIP_FRAMES source frames (2 s)
+    assert (whole.end, whole.sampled_end) == (LONG / FPS, CLIP_FRAMES / FPS)
+    assert whole.score == pytest.approx(scorer.score(case.spliced, end=CLIP_FRAMES / FPS).score)
 
 
 def test_default_model_is_the_best_roc_auc_of_the_target():

@@ -31,7 +31,7 @@ import torch
 from actionlab.anomaly.scorers import FRAME_FEATURES, Scorer, scorer_from_blob
 from actionlab.anomaly.thresholds import flagged_stretches
 from actionlab.engine.atomic import atomic_path
-from actionlab.inference.predictor import PredictError, VideoFeatures
+from actionlab.inference.predictor import PredictError, VideoFeatures, window_frames
 from actionlab.inference.timeline import window_spans
 from actionlab.metrics.anomaly import ALL_OTHERS, INCORRECT
 from actionlab.models import FrameEncoder
@@ -56,6 +56,7 @@ class VideoScore:
     verdict: str  # NORMAL | ANOMALOUS
     start: float  # seconds
     end: float
+    sampled_end: float  # the clip's frames reach this far (a training clip's cap, ``window_frames``)
 
 
 @dataclass
@@ -120,9 +121,11 @@ class VideoScorer(VideoFeatures):
     def score(self, path: str | Path, start: float | None = None, end: float | None = None,
               duration: float | None = None) -> VideoScore:  # fmt: skip
         """The range of the video (default: all of it) scored as one clip."""
-        _, t0, t1 = self.time_range(path, start, end, duration)
+        info, t0, t1 = self.time_range(path, start, end, duration)
         value = float(self.scores_of_clips([self.clip(path, t0, t1)])[0])
-        return VideoScore(value, self.threshold, self.verdict(value), t0, t1)
+        cap = window_frames(self.clip_params)
+        reach = min(t1, t0 + cap / info.fps) if cap and info.fps > 0 else t1
+        return VideoScore(value, self.threshold, self.verdict(value), t0, t1, reach)
 
     def timeline(self, path: str | Path, start: float | None = None, end: float | None = None,
                  duration: float | None = None, *, window: float | None = None,
