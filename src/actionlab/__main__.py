@@ -1,6 +1,6 @@
 """The ``actionlab`` command (also ``python -m actionlab``): Kedro's run command, and
-``actionlab predict`` to classify a video with a trained classifier and ``actionlab export`` to
-write one as ONNX."""
+``actionlab predict`` to classify a video with a trained classifier, ``actionlab score`` to score
+one with a trained anomaly scorer and ``actionlab export`` to write a classifier as ONNX."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ import click
 
 
 def main(*args: Any, **kwargs: Any) -> Any:
-    """``actionlab predict ...`` runs :func:`predict`, ``actionlab export ...`` the ONNX export;
-    anything else is Kedro's run command."""
+    """``actionlab predict ...`` runs :func:`predict`, ``actionlab score ...`` :func:`score`,
+    ``actionlab export ...`` the ONNX export; anything else is Kedro's run command."""
     argv = list(args[0]) if args and isinstance(args[0], (list, tuple)) else sys.argv[1:]
     if argv[:1] == ["predict"]:
         return predict.main(argv[1:], prog_name="actionlab predict")
+    if argv[:1] == ["score"]:
+        return score.main(argv[1:], prog_name="actionlab score")
     if argv[:1] == ["export"]:
         from actionlab.inference.onnx_export import export_main
 
@@ -36,14 +38,18 @@ def main(*args: Any, **kwargs: Any) -> Any:
 
 @dataclass
 class Project:
-    """What ``actionlab predict`` reads from the Kedro project in the current folder, through
-    the same configuration loader and environments as ``kedro run`` (conf/local overrides)."""
+    """What ``actionlab predict`` and ``actionlab score`` read from the Kedro project in the
+    current folder, through the same configuration loader and environments as ``kedro run``
+    (conf/local overrides)."""
 
     params: dict[str, Any]
     classifiers: Path  # the kept models (catalog: classifiers)
     comparison: Path  # the last comparison table (catalog: classification_comparison)
     ssl_encoder: Path  # the SSL encoder file (catalog: ssl_encoder)
     tracking_uri: str | None  # mlflow.yml server.mlflow_tracking_uri
+    anomaly_scorers: Path  # the saved anomaly scorers (catalog: anomaly_scorers)
+    anomaly_report: Path  # the last anomaly report (catalog: anomaly_report)
+    anomaly_plots: Path  # the anomaly figures' folder (catalog: anomaly_plots)
 
     @classmethod
     def here(cls) -> Project:
@@ -54,7 +60,7 @@ class Project:
 
         if not Path("conf/base").is_dir():
             raise PredictError(
-                f"no Kedro project in {Path.cwd()} (conf/base is missing): run `actionlab predict` "
+                f"no Kedro project in {Path.cwd()} (conf/base is missing): run `actionlab` "
                 "in the project folder, where `kedro run` runs."
             )
         loader = OmegaConfigLoader(
@@ -70,7 +76,8 @@ class Project:
         uri = ((loader.get("mlflow") or {}).get("server") or {}).get("mlflow_tracking_uri")
         return cls(
             params=loader["parameters"], classifiers=path("classifiers"), comparison=path("classification_comparison"),
-            ssl_encoder=path("ssl_encoder"), tracking_uri=uri,
+            ssl_encoder=path("ssl_encoder"), tracking_uri=uri, anomaly_scorers=path("anomaly_scorers"),
+            anomaly_report=path("anomaly_report"), anomaly_plots=path("anomaly_plots"),
         )  # fmt: skip
 
     def use_tracking(self) -> bool:
@@ -175,6 +182,85 @@ def predict(*, path: Path, start: float | None, end: float | None, duration: flo
             click.echo(f"  {label:<24} {probability:.3f}")
         if timeline or overlay is not None:
             _write_timeline(predictor, path, params, out, overlay)
+    except (PredictError, ParameterError) as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _write_score_timeline(scorer: Any, video: Path, result: Any, settings: dict[str, Any], out: Path) -> None:
+    from actionlab.anomaly.score import write_timeline
+    from actionlab.plots.anomaly import score_timeline_figure
+
+    timeline = scorer.timeline(video, start=result.start, end=result.end, **settings)
+    timeline.meta = {"video": str(video), "target": scorer.target, "model": scorer.name, "score": result.score,
+                     "verdict": result.verdict, "threshold_rule": scorer.rule_text()}  # fmt: skip
+    w = timeline.windows
+    figure = score_timeline_figure(
+        (w["start"] + w["end"]) / 2, w["score"], scorer.threshold,
+        title=f"{video.name}: anomaly score, target {scorer.target}, {scorer.name}",
+    )  # fmt: skip
+    paths = write_timeline(timeline, out, f"{scorer.target}__{scorer.name}", figure=figure)
+    plural = "s" if len(w) != 1 else ""
+    click.echo(f"timeline: {len(w)} window{plural} of {timeline.window:.2f} s every {timeline.stride:.2f} s")
+    if not timeline.stretches:
+        click.echo("  no stretch at or above the threshold")
+    for record in timeline.stretch_records():
+        click.echo(f"  {record['start']:8.2f} s - {record['end']:8.2f} s   max score {record['max_score']:.4g}")
+    click.echo(f"written: {', '.join(str(p) for p in paths)}")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="The action (label) whose correct executions the scorer learnt.")
+@click.option("--model", default=None,
+              help="Scorer (knn, autoencoder, ...) [default: the best ROC-AUC of the target in the last anomaly "
+                   "report, else the first of anomaly.models].")  # fmt: skip
+@click.option("--start", type=float, default=None, help="Start of the range, seconds [default: 0].")
+@click.option("--end", type=float, default=None, help="End of the range, seconds [default: the video's end].")
+@click.option("--duration", type=float, default=None, help="Length of the range, seconds, instead of --end.")
+@click.option("--timeline", is_flag=True, help="Also score windows over the range and write them (CSV, JSON, PNG).")
+@click.option("--window", type=float, default=None, help="Timeline window, seconds [default: anomaly.timeline.window].")
+@click.option("--stride", type=float, default=None, help="Timeline stride, seconds [default: anomaly.timeline.stride].")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder of the timeline files [default: <anomaly_plots folder>/score/<video stem>].")  # fmt: skip
+@click.option("--ssl-encoder", type=click.Path(path_type=Path), default=None,
+              help="SSL encoder file, for a scorer fitted on ssl embeddings [default: the catalog's ssl_encoder].")  # fmt: skip
+def score(*, path: Path, target: str, model: str | None, start: float | None, end: float | None,
+          duration: float | None, timeline: bool, window: float | None, stride: float | None, out: Path | None,
+          ssl_encoder: Path | None) -> None:  # fmt: skip
+    """Score the video PATH (or a time range of it) with the anomaly scorer of --target: print the
+    score, the threshold and the verdict (anomalous when score >= threshold, else normal).
+
+    Scorers are those of the last `kedro run --pipeline anomaly` (catalog: anomaly_scorers);
+    timeline defaults are the project's anomaly.timeline parameters."""
+    import pandas as pd
+
+    from actionlab.anomaly.score import load_video_scorer
+    from actionlab.inference.predictor import PredictError
+    from actionlab.params import ParameterError, check_parameters
+
+    try:
+        project = Project.here()
+        check_parameters(project.params)
+        params = project.params["anomaly"]
+        report = pd.read_csv(project.anomaly_report) if project.anomaly_report.is_file() else None
+        scorer = load_video_scorer(
+            project.anomaly_scorers, target, model, report=report, models=params["models"],
+            ssl_encoder=ssl_encoder or project.ssl_encoder,
+        )  # fmt: skip
+        result = scorer.score(path, start, end, duration)
+        click.echo(f"{path} [{result.start:.2f} s - {result.end:.2f} s], target {scorer.target}, model {scorer.name}:")
+        click.echo(f"  score      {result.score:.6g}")
+        click.echo(f"  threshold  {result.threshold:.6g} ({scorer.rule_text()})")
+        click.echo(f"  verdict    {result.verdict}")
+        if result.sampled_end < result.end - 1e-3:
+            click.echo(f"  (one clip samples at most {result.sampled_end - result.start:.2f} s, as the training clips: "
+                       f"this verdict is of {result.start:.2f} s - {result.sampled_end:.2f} s; --timeline scores "
+                       "the whole range)")  # fmt: skip
+        if timeline:
+            options = {"window": window, "stride": stride}
+            settings = {**params["timeline"], **{k: v for k, v in options.items() if v is not None}}
+            folder = out or project.anomaly_plots.parent / "anomaly_score" / path.stem
+            _write_score_timeline(scorer, path, result, settings, folder)
     except (PredictError, ParameterError) as err:
         raise click.ClickException(str(err)) from err
 

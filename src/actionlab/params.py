@@ -526,6 +526,13 @@ class AnomalyOcsvmParams(_Group):
     gamma: Literal["scale", "auto"] | PositiveFloat
 
 
+class AnomalyTimelineParams(_Group):
+    """``anomaly.timeline`` (``actionlab score --timeline``)."""
+
+    window: PositiveFloat | None
+    stride: PositiveFloat | None
+
+
 class AnomalyParams(_Group):
     """``anomaly`` (conf/base/parameters_anomaly.yml)."""
 
@@ -542,6 +549,7 @@ class AnomalyParams(_Group):
     knn: AnomalyKnnParams
     isolation_forest: AnomalyIsolationForestParams
     ocsvm: AnomalyOcsvmParams
+    timeline: AnomalyTimelineParams
 
 
 # ------------------------------------------------------------------------------------ inference

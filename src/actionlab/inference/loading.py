@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
 
 from actionlab.inference.predictor import PredictError, Predictor
-from actionlab.models import load_frame_encoder
+from actionlab.models import FrameEncoder, load_frame_encoder
 
-__all__ = ["best_local", "load_predictor", "registered_uri"]
+__all__ = ["best_local", "lineage_ssl_encoder", "load_predictor", "registered_uri"]
 
 BlobLoader = Callable[[], dict]
 
@@ -93,6 +94,11 @@ def load_predictor(
                 f"models ({', '.join(sorted(local)) or 'none yet: run `kedro run --pipelines classification`'})."
             )
         blob = torch.load(path, map_location="cpu", weights_only=True)
+    return Predictor.from_blob(blob, ssl_encoder=lineage_ssl_encoder(blob, ssl_encoder))
+
+
+def lineage_ssl_encoder(blob: Mapping[str, Any], path: str | Path | None) -> FrameEncoder | None:
+    """The SSL encoder file ``path`` loaded when the blob's lineage says ``embedding.encoder=ssl``
+    and the file exists (None otherwise: ``from_blob`` then says what is missing)."""
     needs_ssl = ((blob.get("lineage") or {}).get("params") or {}).get("embedding.encoder") == "ssl"
-    encoder = load_frame_encoder(ssl_encoder) if needs_ssl and ssl_encoder and Path(ssl_encoder).is_file() else None
-    return Predictor.from_blob(blob, ssl_encoder=encoder)
+    return load_frame_encoder(path) if needs_ssl and path and Path(path).is_file() else None

@@ -51,7 +51,7 @@ from actionlab.video.decode import load_clip
 from actionlab.video.errors import VideoError
 from actionlab.video.probe import VideoInfo, probe
 
-__all__ = ["PredictError", "Predictor", "lineage_params", "window_frames"]
+__all__ = ["PredictError", "Predictor", "VideoFeatures", "lineage_params", "window_frames"]
 
 CLIP_PARAMS = ("strategy", "size", "crop_offset", "num_frames", "step", "max_frames", "threshold")
 
@@ -90,85 +90,64 @@ def window_frames(preprocessing: Mapping[str, Any]) -> int | None:
     return None
 
 
-@dataclass
-class Predictor:
-    """A classifier with the preprocessing and encoder it was trained with."""
+@dataclass(kw_only=True)
+class VideoFeatures:
+    """The path from a video to what a model was trained on, rebuilt from a blob's lineage: the
+    clip (``preprocessing`` params) and, for a feature model, the encoder (``embedding`` params).
+    Shared by :class:`Predictor` and the anomaly scorer (``actionlab.anomaly.score``)."""
 
-    name: str
-    classes: list[str]
-    model: torch.nn.Module | Pipeline
-    input: str  # frame_features | embedding | clips
     clip_params: dict[str, Any]
     encoder: Encoder | None  # None for a clip model (input clips)
-    window: dict[str, int] | None = None  # a clip model's `clip` settings (CLIP_WINDOW)
     clip_seconds: float | None = None  # median length of the training clips (the default window)
 
-    @classmethod
-    def from_blob(cls, blob: Mapping[str, Any], ssl_encoder: FrameEncoder | None = None) -> Predictor:
-        """Build from a classifier blob; ``ssl_encoder``: the SSL encoder the features came from
-        (needed, and checked against the recorded digest, when the lineage says ``ssl``)."""
+    @staticmethod
+    def from_lineage(
+        blob: Mapping[str, Any], ssl_encoder: FrameEncoder | None = None, *, what: str, pipeline: str,
+        encoder: bool = True,
+    ) -> tuple[dict[str, Any], Encoder | None]:  # fmt: skip
+        """The clip parameters and (when ``encoder``) the encoder a blob's lineage names.
+        ``what`` names the model in errors (``classifier 'x'``), ``pipeline`` the pipeline that
+        retrains it; ``ssl_encoder`` is needed, and checked against the recorded digest, when the
+        lineage says ``ssl``."""
         embedding = lineage_params(blob, "embedding")
         preprocessing = lineage_params(blob, "preprocessing")
-        name = str(blob.get("model", "?"))
-        kind = str(blob.get("input", "frame_features"))
-        if kind not in ("frame_features", "embedding", "clips"):
+        if not preprocessing or (encoder and "encoder" not in embedding):
             raise PredictError(
-                f"classifier {name!r} reads {kind!r}, which predict does not know; retrain it with "
-                "`kedro run --pipelines classification`."
-            )
-        if not preprocessing or (kind != "clips" and "encoder" not in embedding):
-            raise PredictError(
-                f"classifier {name!r} has no {'preprocessing' if kind == 'clips' else 'embedding/preprocessing'} "
-                "lineage, so the input it needs is unknown; retrain it with `kedro run --pipelines classification`."
+                f"{what} has no {'embedding/preprocessing' if encoder else 'preprocessing'} lineage, so the "
+                f"input it needs is unknown; retrain it with `kedro run --pipelines {pipeline}`."
             )
         clip = {k: preprocessing[k] for k in CLIP_PARAMS if k in preprocessing}
         if "crop_offset" in clip:
             clip["crop_offset"] = tuple(clip["crop_offset"])
-        if kind == "clips":
-            window = blob.get("clip") or {}
-            if any(k not in window for k in CLIP_WINDOW):
-                raise PredictError(
-                    f"clip model {name!r} has no window settings {list(CLIP_WINDOW)} in its file; "
-                    "retrain it with `kedro run --pipelines classification`."
-                )
-            return cls(
-                name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
-                input=kind, clip_params=clip, encoder=None, window={k: int(window[k]) for k in CLIP_WINDOW},
-                clip_seconds=blob.get("clip_seconds"),
-            )  # fmt: skip
+        if not encoder:
+            return clip, None
         encoder_name = embedding["encoder"]
         if encoder_name == "ssl":
             if ssl_encoder is None:
                 raise PredictError(
-                    f"classifier {name!r} was trained on features of the SSL encoder "
-                    "(embedding.encoder=ssl), which is missing; pass the ssl_encoder.pt it was trained "
-                    "with (data/04_feature/ssl_encoder.pt, or use the MLflow model, which bundles it)."
+                    f"{what} was trained on features of the SSL encoder (embedding.encoder=ssl), which is "
+                    "missing; pass the ssl_encoder.pt it was trained with (data/04_feature/ssl_encoder.pt, "
+                    "or use the MLflow model, which bundles it)."
                 )
             want = (blob["lineage"].get("params") or {}).get("ssl_encoder.digest")
             have = module_digest(ssl_encoder)
             if want and want != have:
                 raise PredictError(
-                    f"classifier {name!r} was trained on features of the SSL encoder {want}, but the "
-                    f"given SSL encoder is {have} (retrained since?); pass the encoder it was trained "
-                    "with, or retrain the classifier (`kedro run --pipelines embedding,classification`)."
+                    f"{what} was trained on features of the SSL encoder {want}, but the given SSL encoder "
+                    f"is {have} (retrained since?); pass the encoder it was trained with, or retrain it "
+                    f"(`kedro run --pipelines embedding,{pipeline}`)."
                 )
         config = {**embedding, "num_threads": None}
         try:
-            encoder = build_encoder(
+            built = build_encoder(
                 encoder_name, config, ssl_encoder=ssl_encoder if encoder_name == "ssl" else None, device="cpu"
             )
         except (FileNotFoundError, OSError, ValueError) as err:
             raise PredictError(
-                f"classifier {name!r} needs the {encoder_name!r} encoder it was trained with, which "
-                f"cannot be built here: {err}"
+                f"{what} needs the {encoder_name!r} encoder it was trained with, which cannot be built "
+                f"here: {err}"
             ) from err
-        return cls(
-            name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
-            input=kind, clip_params=clip, encoder=encoder,
-            clip_seconds=blob.get("clip_seconds"),
-        )  # fmt: skip
-
-    # ------------------------------------------------------------------------------ video
+        return clip, built
 
     @staticmethod
     def video_info(path: str | Path) -> VideoInfo:
@@ -181,18 +160,106 @@ class Predictor:
         except VideoError as err:
             raise PredictError(f"{path} is not a readable video ({err}); pass a video file (mp4, avi, ...).") from err
 
-    def _clip(self, path: str | Path, t0: float, t1: float) -> np.ndarray:
+    def clip(self, path: str | Path, t0: float, t1: float) -> np.ndarray:
+        """The range ``[t0, t1)`` of the video as a training clip (T, S, S, 3) uint8."""
         try:
             return load_clip(path, start=t0, end=t1, **self.clip_params).frames
         except VideoError as err:
             raise PredictError(str(err)) from err
 
+    def encode(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(frame features (T', D), clip embedding (E,)) of each preprocessed clip."""
+        assert self.encoder is not None
+        return self.encoder.encode_many(clips)
+
+    def time_range(self, path: str | Path, start: float | None, end: float | None,
+                   duration: float | None) -> tuple[VideoInfo, float, float]:  # fmt: skip
+        """The video's facts and the selected range ``(t0, t1)`` in seconds (``select_range``)."""
+        info = self.video_info(path)
+        try:
+            t0, t1 = select_range(info.duration, start, end, duration)
+        except TimelineError as err:
+            raise PredictError(f"{path}: {err}") from err
+        return info, t0, t1
+
+    def windows(self, path: str | Path, start: float | None = None, end: float | None = None,
+                duration: float | None = None, *, window: float | None = None,
+                stride: float | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """(starts, ends) in seconds of the windows over the range: length ``window`` seconds
+        (default: the training clips' median length, at most what a clip holds, see
+        :func:`window_frames`), every ``stride`` seconds (default half a window)."""
+        info, t0, t1 = self.time_range(path, start, end, duration)
+        first, count = range_frames(t0, t1, info.fps, info.frames)
+        if window is None and self.clip_seconds and info.fps > 0:
+            frames = window_frames(self.clip_params)
+            window = min(self.clip_seconds, frames / info.fps) if frames else self.clip_seconds
+        if window is None:
+            frames = window_frames(self.clip_params)
+            if frames is None:
+                raise PredictError(
+                    f"preprocessing.strategy={self.clip_params.get('strategy')!r} does not fix a clip "
+                    "length; pass the window length in seconds (--window)."
+                )
+            length, unit = frames, "frames"
+        else:
+            length, unit = window, "s"
+        try:
+            if stride is None:
+                size = length if unit == "frames" else max(1, round(length * info.fps))
+                windows = make_windows(count, info.fps, size, max(1, size // 2), unit="frames", first_frame=first)
+            else:
+                windows = make_windows(count, info.fps, length, stride, unit=unit, first_frame=first)  # type: ignore[arg-type]
+        except TimelineError as err:
+            raise PredictError(str(err)) from err
+        return np.array([w.start for w in windows]), np.array([w.end for w in windows])
+
+
+@dataclass(kw_only=True)
+class Predictor(VideoFeatures):
+    """A classifier with the preprocessing and encoder it was trained with."""
+
+    name: str
+    classes: list[str]
+    model: torch.nn.Module | Pipeline
+    input: str  # frame_features | embedding | clips
+    window: dict[str, int] | None = None  # a clip model's `clip` settings (CLIP_WINDOW)
+
+    @classmethod
+    def from_blob(cls, blob: Mapping[str, Any], ssl_encoder: FrameEncoder | None = None) -> Predictor:
+        """Build from a classifier blob; ``ssl_encoder``: the SSL encoder the features came from
+        (needed, and checked against the recorded digest, when the lineage says ``ssl``)."""
+        name = str(blob.get("model", "?"))
+        kind = str(blob.get("input", "frame_features"))
+        if kind not in ("frame_features", "embedding", "clips"):
+            raise PredictError(
+                f"classifier {name!r} reads {kind!r}, which predict does not know; retrain it with "
+                "`kedro run --pipelines classification`."
+            )
+        clip, encoder = cls.from_lineage(
+            blob, ssl_encoder, what=f"classifier {name!r}", pipeline="classification",
+            encoder=kind != "clips",
+        )  # fmt: skip
+        window = None
+        if kind == "clips":
+            window = blob.get("clip") or {}
+            if any(k not in window for k in CLIP_WINDOW):
+                raise PredictError(
+                    f"clip model {name!r} has no window settings {list(CLIP_WINDOW)} in its file; "
+                    "retrain it with `kedro run --pipelines classification`."
+                )
+            window = {k: int(window[k]) for k in CLIP_WINDOW}
+        return cls(
+            name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
+            input=kind, clip_params=clip, encoder=encoder, window=window, clip_seconds=blob.get("clip_seconds"),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------ video
+
     def probs_of_clips(self, clips: list[np.ndarray]) -> np.ndarray:
         """Class probabilities ``(n, C)`` of preprocessed clips (T, S, S, 3) uint8."""
         if self.input == "clips":
             return self._clip_model_probs(clips)
-        assert self.encoder is not None
-        encoded = self.encoder.encode_many(clips)
+        encoded = self.encode(clips)
         if self.input == "embedding":
             assert isinstance(self.model, Pipeline)
             x = np.stack([e for _, e in encoded]).astype(np.float64)
@@ -214,20 +281,11 @@ class Predictor:
         )  # fmt: skip
         return predict_clips(self.model, data, device="cpu")
 
-    def _range(self, path: str | Path, start: float | None, end: float | None,
-               duration: float | None) -> tuple[VideoInfo, float, float]:  # fmt: skip
-        info = self.video_info(path)
-        try:
-            t0, t1 = select_range(info.duration, start, end, duration)
-        except TimelineError as err:
-            raise PredictError(f"{path}: {err}") from err
-        return info, t0, t1
-
     def predict_proba(self, path: str | Path, start: float | None = None, end: float | None = None,
                       duration: float | None = None) -> np.ndarray:  # fmt: skip
         """Class probabilities (C,) of the range of the video, as one clip."""
-        _, t0, t1 = self._range(path, start, end, duration)
-        return self.probs_of_clips([self._clip(path, t0, t1)])[0]
+        _, t0, t1 = self.time_range(path, start, end, duration)
+        return self.probs_of_clips([self.clip(path, t0, t1)])[0]
 
     def predict(self, path: str | Path, start: float | None = None, end: float | None = None,
                 duration: float | None = None, top_k: int = 3) -> list[tuple[str, float]]:  # fmt: skip
@@ -244,33 +302,8 @@ class Predictor:
         """Windows over the range (length ``window`` seconds, default: the training clips' median
         length, at most what a clip holds, see :func:`window_frames`; ``stride`` seconds,
         default half a window): (starts, ends, probs)."""
-        info, t0, t1 = self._range(path, start, end, duration)
-        first, count = range_frames(t0, t1, info.fps, info.frames)
-        if window is None and self.clip_seconds and info.fps > 0:
-            frames = window_frames(self.clip_params)
-            window = min(self.clip_seconds, frames / info.fps) if frames else self.clip_seconds
-        if window is None:
-            frames = window_frames(self.clip_params)
-            if frames is None:
-                raise PredictError(
-                    f"preprocessing.strategy={self.clip_params.get('strategy')!r} does not fix a clip "
-                    "length; pass the window length in seconds (--window)."
-                )
-            length, unit = frames, "frames"
-        else:
-            length, unit = window, "s"
-        step = stride if stride is not None else None
-        try:
-            if step is None:
-                size = length if unit == "frames" else max(1, round(length * info.fps))
-                windows = make_windows(count, info.fps, size, max(1, size // 2), unit="frames", first_frame=first)
-            else:
-                windows = make_windows(count, info.fps, length, step, unit=unit, first_frame=first)  # type: ignore[arg-type]
-        except TimelineError as err:
-            raise PredictError(str(err)) from err
-        starts = np.array([w.start for w in windows])
-        ends = np.array([w.end for w in windows])
-        probs = self.probs_of_clips([self._clip(path, float(a), float(b)) for a, b in zip(starts, ends, strict=True)])
+        starts, ends = self.windows(path, start, end, duration, window=window, stride=stride)
+        probs = self.probs_of_clips([self.clip(path, float(a), float(b)) for a, b in zip(starts, ends, strict=True)])
         return starts, ends, probs
 
     def top_k_frame(self, probs: np.ndarray, top_k: int) -> pd.DataFrame:

@@ -153,3 +153,12 @@ def rejection_report(manifest: pd.DataFrame) -> pd.DataFrame:
     """The rejected rows with their reason, for 08_reporting."""
     rejected = manifest[manifest["status"] == REJECTED]
     return rejected[["video_id", "path", "label", "error"]].reset_index(drop=True)
+
+
+def median_clip_seconds(rows: pd.DataFrame) -> float | None:
+    """Median source length in seconds of the clips of manifest ``rows`` (an annotated range
+    ``time_end - time_start``, else the whole video's ``duration``); None when none is known.
+    Models record it as the default window of a timeline over a new video."""
+    ranged = rows["time_start"].notna() & rows["time_end"].notna()
+    span = (rows["time_end"] - rows["time_start"]).where(ranged, rows["duration"]).dropna()
+    return float(span.median()) if len(span) else None

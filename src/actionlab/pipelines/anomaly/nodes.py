@@ -14,6 +14,7 @@ from actionlab.anomaly.data import competitive_label, incorrect_mask, target_set
 from actionlab.anomaly.scorers import build_scorer, scorer_blob
 from actionlab.anomaly.thresholds import choose_threshold
 from actionlab.lineage import with_lineage
+from actionlab.manifest.build import median_clip_seconds
 from actionlab.metrics.anomaly import (
     anomaly_metrics,
     anomaly_table,
@@ -39,6 +40,13 @@ def _variants(clip_embeddings: pd.DataFrame, manifest: pd.DataFrame) -> pd.Serie
     return clip_embeddings["video_id"].map(by_video).astype("string").fillna("")
 
 
+def _clip_seconds(manifest: pd.DataFrame, video_ids: pd.Series) -> dict[str, float]:
+    """``{"clip_seconds": median source length of these clips}`` (empty when unknown): the
+    default window of a timeline over a new video (``actionlab score --timeline``)."""
+    seconds = median_clip_seconds(manifest.drop_duplicates("video_id").set_index("video_id").reindex(video_ids))
+    return {} if seconds is None else {"clip_seconds": seconds}
+
+
 def _targets(labels: np.ndarray, target: str) -> list[str]:
     return sorted({str(label) for label in labels} - {""}) if target == "all" else [str(target)]
 
@@ -49,13 +57,15 @@ def train_anomaly_scorers(
     """For each target (every label when ``anomaly.target`` is ``all``) and each model of
     ``anomaly.models``: fit on the target's correct train clips, validate on its correct val
     clips, score every clip and choose the threshold by ``anomaly.threshold``. Returns the blobs
-    (``<target>__<model>``, threshold included) and the scores table."""
+    (``<target>__<model>``: threshold, the lineage of the embeddings and the training clips'
+    median length included) and the scores table."""
     labels = clip_embeddings["label"].astype("string").fillna("").str.strip().to_numpy(str)
     splits = clip_embeddings["split"].astype(str).to_numpy()
     variants = _variants(clip_embeddings, manifest)
     incorrect = incorrect_mask(variants)
     x = np.stack(clip_embeddings["embedding"].to_numpy()).astype(np.float64)
     rule = params["threshold"]
+    lineage = with_lineage(pd.DataFrame(), clip_embeddings, params={"anomaly": params}).attrs["lineage"]
     blobs, tables = {}, []
     for target in _targets(labels, str(params["target"])):
         sets = target_sets(labels, splits, incorrect, target)
@@ -79,8 +89,10 @@ def train_anomaly_scorers(
                                  "class other than the target (anomaly.threshold.competitive)")  # fmt: skip
             other = scores[threshold_clips(labels, splits, competitive)] if competitive else None
             threshold, details = choose_threshold(rule["rule"], val, other, percentile=rule["percentile"])
-            blobs[f"{target}__{model}"] = scorer_blob(scorer, target=target, threshold=threshold,
-                                                      threshold_details=details, competitive=competitive or "")  # fmt: skip
+            blobs[f"{target}__{model}"] = scorer_blob(
+                scorer, target=target, threshold=threshold, threshold_details=details, competitive=competitive or "",
+                lineage=lineage, **_clip_seconds(manifest, clip_embeddings["video_id"].iloc[sets.train].astype(str)),
+            )  # fmt: skip
             tables.append(pd.DataFrame({
                 "video_id": clip_embeddings["video_id"].astype(str), "label": labels, "variant": variants,
                 "split": splits, "target": target, "model": model, "score": scores, "threshold": threshold,

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from actionlab.engine import PartitionStore
 from actionlab.inference.pyfunc import register_best
 from actionlab.lineage import with_lineage
+from actionlab.manifest.build import median_clip_seconds
 from actionlab.metrics.classification import comparison_metrics, comparison_table, per_class_report
 from actionlab.models.classifiers import SEQUENCE_MODELS
 from actionlab.models.clip_models import CLIP_MODELS
@@ -58,10 +59,7 @@ def _labelled(clip_embeddings: pd.DataFrame, params: dict[str, Any]) -> pd.DataF
 def _clip_seconds(clip_index: pd.DataFrame, keys: pd.Series) -> float | None:
     """Median source length in seconds of the clips the models learn from (an annotated range,
     else the whole video): the default window of an inference timeline."""
-    rows = clip_index.drop_duplicates("clip_key").set_index("clip_key").reindex(keys)
-    ranged = rows["time_start"].notna() & rows["time_end"].notna()
-    span = (rows["time_end"] - rows["time_start"]).where(ranged, rows["duration"]).dropna()
-    return float(span.median()) if len(span) else None
+    return median_clip_seconds(clip_index.drop_duplicates("clip_key").set_index("clip_key").reindex(keys))
 
 
 def train_classifiers(
