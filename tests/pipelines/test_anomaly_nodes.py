@@ -24,7 +24,9 @@ def _table() -> tuple[pd.DataFrame, pd.DataFrame]:
     x = rng.normal(size=(len(rows), 4)) + np.array([0.0 if label == "a" else 3.0 for label in labels])[:, None]
     clips = pd.DataFrame({"video_id": [f"v{i}" for i in range(len(rows))], "label": labels, "split": splits,
                           "embedding": list(x.astype(np.float32))})  # fmt: skip
-    return clips, pd.DataFrame({"video_id": clips["video_id"], "variant": "correct"})
+    manifest = pd.DataFrame({"video_id": clips["video_id"], "variant": "correct", "duration": 2.0,
+                             "time_start": np.nan, "time_end": np.nan})  # fmt: skip
+    return clips, manifest
 
 
 def test_target_with_too_few_clips_is_skipped_under_all(caplog):

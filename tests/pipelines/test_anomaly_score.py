@@ -66,9 +66,9 @@ def test_scorer_files_carry_the_lineage_and_the_clip_length(scored_project: Path
         assert blob["clip_seconds"] == pytest.approx(manifest["duration"].median())  # all clips equally long
 
 
-def test_score_prints_the_verdict_and_writes_the_timeline(scored_project: Path, monkeypatch):
+def test_score_prints_the_verdict_and_writes_the_timeline(scored_project: Path, default_project: Path, monkeypatch):
     monkeypatch.chdir(scored_project)
-    video, embedding = _video(scored_project)
+    video, embedding = _video(default_project)  # the scored copy's embeddings carry the replicas' noise
     model = _best_model(scored_project)
     result = CliRunner().invoke(score, [str(video), "--target", TARGET, "--timeline"])
     assert result.exit_code == 0, result.output
