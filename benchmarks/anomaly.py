@@ -6,9 +6,9 @@ its own data/ and mlflow.db), once per seed (and per fold for ud810), and prints
 (tabulate): per model and target the mean ROC-AUC over the seeds with its range.
 
 * ``--data builtin``: the built-in videos (``ingestion.synthetic`` counts from conf/base unless
-  ``--clips`` / ``--incorrect`` are given), ``anomaly.target: all``. Per target: the ROC-AUC of the
-  target's correct test clips against its own incorrect clips and against every clip of the other
-  actions, read from ``data/08_reporting/anomaly_report.csv``.
+  ``--clips`` / ``--incorrect`` / ``--actors`` are given), ``anomaly.target: all``. Per target: the
+  ROC-AUC of the target's correct test clips against its own incorrect clips and against every
+  clip of the other actions, read from ``data/08_reporting/anomaly_report.csv``.
 * ``--data ud810``: ../shared/data/real/ud810_actions/labels.csv (or ``--ud810 PATH``),
   leave-one-person-out: per held-out person a copy of labels.csv whose ``split`` column puts
   that person's clips in ``test`` and the others' in ``train`` (a split given by the CSV wins
@@ -19,7 +19,7 @@ its own data/ and mlflow.db), once per seed (and per fold for ud810), and prints
 
     python benchmarks/anomaly.py --data builtin --seeds 0 1 2
     python benchmarks/anomaly.py --data ud810 --seeds 0 1 2
-    python benchmarks/anomaly.py --data builtin --models knn mahalanobis --clips 30 --incorrect 10
+    python benchmarks/anomaly.py --data builtin --clips 30 --incorrect 10 --actors 8
 
 Only the autoencoder and the IsolationForest depend on the seed (``anomaly.seed``); the built-in
 videos, the split and the weight-free ``motion`` embedding are the same for every seed.
@@ -53,7 +53,8 @@ def params_for(args: argparse.Namespace, seed: int) -> dict[str, dict[str, Any]]
     if args.models:
         anomaly["models"] = args.models
     params: dict[str, dict[str, Any]] = {"embedding": {"encoder": args.encoder}, "anomaly": anomaly}
-    synthetic = {k: v for k, v in (("clips_per_action", args.clips), ("incorrect_per_action", args.incorrect)) if v}
+    counts = (("clips_per_action", args.clips), ("incorrect_per_action", args.incorrect), ("num_actors", args.actors))
+    synthetic = {k: v for k, v in counts if v}
     if synthetic:
         params["ingestion"] = {"synthetic": synthetic}
     return params
@@ -142,6 +143,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=None, help="anomaly.models (default: the shipped list)")
     parser.add_argument("--clips", type=int, default=None, help="builtin: ingestion.synthetic.clips_per_action")
     parser.add_argument("--incorrect", type=int, default=None, help="builtin: ingestion.synthetic.incorrect_per_action")
+    parser.add_argument("--actors", type=int, default=None, help="builtin: ingestion.synthetic.num_actors")
     parser.add_argument("--ud810", type=Path, default=UD810, help="ud810 labels.csv")
     parser.add_argument("--keep", type=Path, default=None, help="run in this folder and keep it")
     args = parser.parse_args()
