@@ -507,16 +507,24 @@ class AnomalyAutoencoderParams(_Group):
     reduction: Literal["mean", "sum"]
 
 
+class AnomalyMahalanobisParams(_Group):
+    """``anomaly.mahalanobis``."""
+
+    scale_floor: NonNegativeFloat
+
+
 class AnomalyKnnParams(_Group):
     """``anomaly.knn``."""
 
     k: PositiveInt
+    scale_floor: NonNegativeFloat
 
 
 class AnomalyIsolationForestParams(_Group):
     """``anomaly.isolation_forest``."""
 
     n_estimators: PositiveInt
+    scale_floor: NonNegativeFloat
 
 
 class AnomalyOcsvmParams(_Group):
@@ -524,6 +532,7 @@ class AnomalyOcsvmParams(_Group):
 
     nu: Annotated[float, Field(gt=0.0, le=1.0)]
     gamma: Literal["scale", "auto"] | PositiveFloat
+    scale_floor: NonNegativeFloat
 
 
 class AnomalyTimelineParams(_Group):
@@ -546,6 +555,7 @@ class AnomalyParams(_Group):
     progress: bool
     train: AnomalyTrainParams
     autoencoder: AnomalyAutoencoderParams
+    mahalanobis: AnomalyMahalanobisParams
     knn: AnomalyKnnParams
     isolation_forest: AnomalyIsolationForestParams
     ocsvm: AnomalyOcsvmParams

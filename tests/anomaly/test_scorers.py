@@ -77,6 +77,25 @@ def test_knn_score_is_the_mean_distance_to_the_k_nearest() -> None:
     np.testing.assert_allclose(scorer.score(test), expected, rtol=1e-9)
 
 
+def test_scale_floor_keeps_a_nearly_constant_dimension_from_dominating() -> None:
+    """Dimension 0 is almost constant in training (a rarely voted flow cell): without a floor a
+    clip that moves it slightly outscores one that is far off in the other dimensions."""
+    rng = np.random.default_rng(0)
+    train = np.c_[rng.normal(0.0, 1e-4, 100), rng.normal(size=(100, 4))]
+    nudged = np.r_[0.01, np.zeros(4)]  # 100 training stds in dimension 0, 0.01 in absolute terms
+    far = np.r_[0.0, np.full(4, 5.0)]  # 5 stds in each of the others
+    test = np.vstack([nudged, far])
+    plain = build_scorer("knn", {"k": 3}).fit(train).score(test)
+    floored = build_scorer("knn", {"k": 3, "scale_floor": 0.1}).fit(train).score(test)
+    assert plain[0] > plain[1] and floored[1] > floored[0]
+    # the floored scale is sqrt(std^2 + (0.1 * median std)^2), per dimension
+    scorer = build_scorer("mahalanobis", {"scale_floor": 0.1}).fit(train)
+    std = train.std(0)
+    np.testing.assert_allclose(scorer.scaler.scale_, np.sqrt(std**2 + (0.1 * np.median(std)) ** 2))
+    restored = scorer_from_blob(scorer_blob(scorer))
+    np.testing.assert_allclose(restored.score(test), scorer.score(test))
+
+
 def test_autoencoder_keeps_the_best_validation_checkpoint() -> None:
     scorer, _ = _fit("autoencoder")
     train, val, _ = _toy()

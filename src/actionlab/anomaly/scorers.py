@@ -15,7 +15,10 @@ One interface for all of them (``Scorer``): ``fit(train, val=None)``, ``score(it
 - ``isolation_forest``: minus scikit-learn's ``IsolationForest.score_samples``.
 - ``ocsvm``: minus scikit-learn's ``OneClassSVM.score_samples`` (RBF kernel).
 
-The classical scorers standardise the embeddings with the training clips' statistics first.
+The classical scorers standardise the embeddings with the training clips' statistics first;
+``scale_floor`` (config, default 0) keeps a nearly constant dimension from dominating: each
+dimension's scale is ``sqrt(std**2 + (scale_floor * median std)**2)`` (a histogram cell that is
+almost always empty in training would otherwise turn a small vote into a huge z-score).
 Saving: k-NN, IsolationForest and the one-class SVM keep the standardised training clips and are
 refitted from them on loading (deterministic for a given scikit-learn version, which the blob
 records; refitting takes milliseconds to seconds on clip-level data); the Mahalanobis scorer keeps
@@ -102,7 +105,12 @@ class _Standardized(Scorer):
         x = np.asarray(train, np.float64)
         if len(x) < 2:
             raise ValueError(f"{self.name}: {len(x)} training clip(s); needs at least 2")
-        self._fit(self.scaler.fit_transform(x))
+        self.scaler.fit(x)
+        floor = float(self.config.get("scale_floor", 0.0)) * float(np.median(np.sqrt(self.scaler.var_)))
+        if floor > 0:
+            scale = np.sqrt(self.scaler.var_ + floor**2)
+            self.scaler.scale_ = np.where(scale > 0, scale, 1.0)
+        self._fit(self.scaler.transform(x))
         return self
 
     def score(self, items: Any) -> np.ndarray:
