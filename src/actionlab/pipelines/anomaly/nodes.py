@@ -67,7 +67,7 @@ def augment_anomaly_clips(
     incorrect = incorrect_mask(_variants(clip_embeddings, manifest))
     picks = augment_sources(labels, clip_embeddings["split"].astype(str).to_numpy(), incorrect,
                             _targets(labels, str(params["target"]))) if config["copies"] else []  # fmt: skip
-    sources = clip_embeddings.iloc[picks].drop_duplicates("video_id").assign(label=labels[picks])
+    sources = clip_embeddings.iloc[picks].assign(label=labels[picks]).drop_duplicates("video_id")
     if len(sources):
         name = embedding["encoder"]
         ssl = ssl_encoder if name == "ssl" else None
@@ -115,8 +115,7 @@ def _frame_error_rows(scorer: Any, sequences: LazySequences, test: pd.DataFrame,
     for group, own in groups.items():
         picked = own.head(count)
         errors = scorer.frame_scores(sequences.take(picked.index))
-        for (i, row), err in zip(picked.iterrows(), errors, strict=True):
-            del i
+        for (_, row), err in zip(picked.iterrows(), errors, strict=True):
             rows.append(pd.DataFrame({
                 "group": group, "video_id": row["video_id"], "label": row["label"], "variant": row["variant"],
                 "split": row["split"], "frame": np.arange(len(err)), "error": err, "threshold": threshold,
