@@ -414,10 +414,10 @@ def _jitter(value: list[float]) -> list[float]:
     return value
 
 
-class ClipAugmentParams(_Group):
-    """``classification.clip_augment``: one random transform per training clip."""
+class AugmentStrengthParams(_Group):
+    """The strengths of ``ClipAugment`` (``actionlab.models.augment.AUGMENT_FIELDS``), shared by
+    ``classification.clip_augment`` and ``anomaly.augment``."""
 
-    enabled: bool
     scale: Annotated[UnitRange, AfterValidator(lambda v: _at_most_one(v, "scale"))]
     flip_p: Fraction
     degrees: NonNegativeFloat
@@ -427,6 +427,12 @@ class ClipAugmentParams(_Group):
     jitter_p: Fraction
     blur_p: Fraction
     blur_sigma: UnitRange
+
+
+class ClipAugmentParams(AugmentStrengthParams):
+    """``classification.clip_augment``: one random transform per training clip."""
+
+    enabled: bool
 
 
 class CnnLstmParams(_Group):
@@ -513,6 +519,26 @@ class AnomalyMahalanobisParams(_Group):
     scale_floor: NonNegativeFloat
 
 
+class AnomalySequenceAutoencoderParams(_Group):
+    """``anomaly.sequence_autoencoder``."""
+
+    hidden: PositiveInt
+    latent: PositiveInt
+    layers: PositiveInt
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)]
+    reduction: Literal["mean", "sum"]
+    clip_reduction: Literal["mean", "max", "percentile"]
+    clip_percentile: Annotated[float, Field(ge=0.0, le=100.0)]
+    max_len: Annotated[int, Field(ge=2)]
+
+
+class AnomalyAugmentParams(AugmentStrengthParams):
+    """``anomaly.augment``: augmented copies of the target's correct train clips."""
+
+    copies: NonNegativeInt
+    flip_labels: list[NonEmptyStr]
+
+
 class AnomalyKnnParams(_Group):
     """``anomaly.knn``."""
 
@@ -547,15 +573,19 @@ class AnomalyParams(_Group):
 
     target: NonEmptyStr
     models: Annotated[
-        list[Literal["autoencoder", "knn", "mahalanobis", "isolation_forest", "ocsvm"]], Field(min_length=1)
+        list[Literal["autoencoder", "sequence_autoencoder", "knn", "mahalanobis", "isolation_forest", "ocsvm"]],
+        Field(min_length=1),
     ]
     threshold: AnomalyThresholdParams
     seed: Seed
     device: Device
     progress: bool
+    frame_plot_clips: NonNegativeInt
     train: AnomalyTrainParams
+    augment: AnomalyAugmentParams
     autoencoder: AnomalyAutoencoderParams
     mahalanobis: AnomalyMahalanobisParams
+    sequence_autoencoder: AnomalySequenceAutoencoderParams
     knn: AnomalyKnnParams
     isolation_forest: AnomalyIsolationForestParams
     ocsvm: AnomalyOcsvmParams

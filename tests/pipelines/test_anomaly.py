@@ -1,25 +1,33 @@
-"""The `anomaly` pipeline on a copy of the default project: outputs per target and model, the
-percentile threshold, loadable scorers and MLflow metric keys."""
+"""The `anomaly` pipeline on a copy of the default project: outputs per target and model (the
+sequence autoencoder on the per-frame features too), the percentile threshold, loadable scorers,
+augmented copies of the correct train clips only, MLflow metric keys, loss histories and
+artifacts."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from actionlab.anomaly.scorers import scorer_from_blob
+from actionlab.anomaly.scorers import FRAME_FEATURES, TRAINED, scorer_from_blob
+from actionlab.datasets import ItemStoreDataset
+from actionlab.models.compare import stored_sequence
 
-from .conftest import copy_project, run_pipelines
+from .conftest import FAST_PARAMS, copy_project, run_pipelines
 
 pytestmark = pytest.mark.slow
-MODELS = ["mahalanobis", "knn", "autoencoder"]
-FAST = {"anomaly": {"models": MODELS, "progress": False, "device": "cpu",
-                    "threshold": {"percentile": 90.0}, "train": {"epochs": 15, "patience": 5}}}  # fmt: skip
+MODELS = ["mahalanobis", "knn", "autoencoder", "sequence_autoencoder"]
+AUGMENT_COPIES = 1
+FAST = {"anomaly": {"models": MODELS, "progress": False, "device": "cpu", "frame_plot_clips": 1,
+                    "augment": {"copies": AUGMENT_COPIES, "flip_labels": ["clap"]},
+                    "threshold": {"percentile": 90.0}, "train": {"epochs": 15, "patience": 5},
+                    "sequence_autoencoder": {"hidden": 16, "latent": 8}}}  # fmt: skip
 
 
 COPIES = 4  # more clips per target and split than the default project's two
@@ -47,7 +55,8 @@ def _replicate(root: Path) -> None:
 def anomaly_project(default_project: Path, tmp_path_factory) -> Path:
     root = copy_project(default_project, tmp_path_factory.mktemp("anomaly") / "project")
     _replicate(root)
-    run_pipelines(root, ["anomaly"], FAST)
+    # the default project's embedding parameters: the augmented copies are encoded like its clips
+    run_pipelines(root, ["anomaly"], {**FAST, "embedding": FAST_PARAMS["embedding"]})
     return root
 
 
@@ -66,8 +75,10 @@ def test_scores_and_report_cover_every_target_and_model(anomaly_project: Path):
     assert len(others) == len(pairs) and others["roc_auc"].between(0, 1).all()
     assert report["fpr"].between(0, 1).all()
     plots = {p.stem for p in (anomaly_project / "data/08_reporting/anomaly").glob("*.png")}
-    assert {f"{t}__{m}__{kind}" for t, m in pairs for kind in ("scores", "roc")} <= plots
-    assert plots - {f"{t}__{m}__{kind}" for t, m in pairs for kind in ("scores", "roc", "confusion")} == set()
+    expected = {f"{t}__{m}__{kind}" for t, m in pairs for kind in ("scores", "roc")} | {
+        *(f"{t}__loss" for t in targets), *(f"{t}__sequence_autoencoder__frames" for t in targets)}
+    assert expected <= plots
+    assert plots - expected - {f"{t}__{m}__confusion" for t, m in pairs} == set()
 
 
 def test_competitive_class_is_the_nearest_other_label_and_is_reported(anomaly_project: Path):
@@ -102,9 +113,15 @@ def test_threshold_is_the_percentile_of_the_targets_validation_scores(anomaly_pr
         assert own["threshold"].iloc[0] == pytest.approx(np.percentile(val["score"], 90.0))
 
 
+def _sequences(root: Path, clips: pd.DataFrame) -> list[np.ndarray]:
+    store = ItemStoreDataset(path=str(root / "data/04_feature/frame_features"), suffix=".npz").load()
+    return [np.asarray(stored_sequence(store, k), np.float32) for k in clips["feature_key"]]
+
+
 def test_saved_scorers_load_safely_and_score_like_the_run(anomaly_project: Path):
     clips = pd.read_parquet(anomaly_project / "data/04_feature/clip_embeddings.parquet")
     x = np.stack(clips["embedding"].to_numpy()).astype(np.float64)
+    sequences = _sequences(anomaly_project, clips)
     scores = pd.read_parquet(anomaly_project / "data/07_model_output/anomaly_scores.parquet")
     files = sorted((anomaly_project / "data/06_models/anomaly").glob("*.pt"))
     assert len(files) == scores[["target", "model"]].drop_duplicates().shape[0]
@@ -114,8 +131,42 @@ def test_saved_scorers_load_safely_and_score_like_the_run(anomaly_project: Path)
         assert (blob["target"], blob["scorer"]) == (target, model)
         own = scores[(scores["target"] == target) & (scores["model"] == model)]
         assert blob["threshold"] == pytest.approx(own["threshold"].iloc[0])
-        again = scorer_from_blob(blob).score(x)
+        scorer = scorer_from_blob(blob)
+        again = scorer.score(sequences if scorer.input == FRAME_FEATURES else x)
         np.testing.assert_allclose(again, own["score"].to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_sequence_autoencoder_frame_errors_are_its_scores_per_frame(anomaly_project: Path):
+    """The per-frame errors behind the figure: a few test clips per group (the target's correct
+    and incorrect ones, another action), never a train or val clip, whose mean is the clip score."""
+    errors = pd.read_parquet(anomaly_project / "data/07_model_output/anomaly_frame_errors.parquet")
+    scores = pd.read_parquet(anomaly_project / "data/07_model_output/anomaly_scores.parquet")
+    clips = pd.read_parquet(anomaly_project / "data/04_feature/clip_embeddings.parquet")
+    assert set(errors["model"]) == {"sequence_autoencoder"}
+    assert set(errors["target"]) == set(clips["label"])
+    for target, own in errors.groupby("target"):
+        groups = own.drop_duplicates("video_id").set_index("group")
+        assert groups.index.str.startswith("other (").sum() == 1 and {"correct", "incorrect"} <= set(groups.index)
+        assert (groups.loc["correct", "label"], groups.loc["incorrect", "variant"]) == (target, "incorrect")
+        assert not ((own["label"] == target) & (own["variant"] == "correct") & (own["split"] != "test")).any()
+        clip_scores = scores[(scores["target"] == target) & (scores["model"] == "sequence_autoencoder")]
+        by_video = clip_scores.set_index("video_id")["score"]
+        mean = own.groupby("video_id")["error"].mean()  # clip_reduction: mean
+        np.testing.assert_allclose(mean.to_numpy(), by_video.loc[mean.index].to_numpy(), rtol=1e-4)
+
+
+def test_augmented_copies_are_of_correct_train_clips_only(anomaly_project: Path):
+    augmented = pd.read_parquet(anomaly_project / "data/05_model_input/anomaly_augmented_clips.parquet")
+    clips = pd.read_parquet(anomaly_project / "data/04_feature/clip_embeddings.parquet")
+    manifest = pd.read_parquet(anomaly_project / "data/02_intermediate/manifest.parquet")
+    variant = clips["video_id"].map(manifest.drop_duplicates("video_id").set_index("video_id")["variant"])
+    train = clips[(clips["split"] == "train") & (variant == "correct")].set_index("video_id")
+    assert sorted(augmented["video_id"]) == sorted(list(train.index) * AUGMENT_COPIES)
+    assert (augmented["split"] == "train").all()
+    for row in augmented.itertuples():
+        original = np.asarray(train.loc[row.video_id, "embedding"])
+        assert row.embedding.shape == original.shape and not np.allclose(row.embedding, original)
+    assert not np.allclose(np.stack(augmented["embedding"]), np.stack(augmented["embedding"])[::-1])
 
 
 def test_mlflow_metric_keys(anomaly_project: Path):
@@ -125,3 +176,21 @@ def test_mlflow_metric_keys(anomaly_project: Path):
     scores = pd.read_parquet(anomaly_project / "data/07_model_output/anomaly_scores.parquet")
     for target, model in scores[["target", "model"]].drop_duplicates().to_numpy():
         assert {f"anomaly.{target}.{model}.roc_auc.all_others", f"anomaly.{target}.{model}.fpr"} <= keys
+
+
+def test_loss_histories_and_scorer_files_in_mlflow(anomaly_project: Path):
+    """Each trained scorer's per-epoch train and val loss as MLflow metrics (step = epoch, the
+    values of anomaly_history.csv), and the scorer files as artifacts of the run."""
+    history = pd.read_csv(anomaly_project / "data/08_reporting/anomaly_history.csv")
+    assert set(history["model"]) == set(TRAINED)
+    db = sqlite3.connect(anomaly_project / "mlflow.db")
+    (run,) = db.execute("select run_uuid from runs order by start_time desc limit 1").fetchone()
+    for (target, model), own in history.groupby(["target", "model"]):
+        for loss in ("train_loss", "val_loss"):
+            logged = db.execute("select step, value from metrics where run_uuid = ? and key = ? order by step",
+                                (run, f"anomaly.{target}.{model}.{loss}")).fetchall()  # fmt: skip
+            assert [s for s, _ in logged] == own["epoch"].tolist()
+            np.testing.assert_allclose([v for _, v in logged], own[loss].to_numpy(), rtol=1e-6)
+    client = mlflow.MlflowClient(f"sqlite:///{anomaly_project / 'mlflow.db'}")
+    artifacts = {Path(a.path).name for a in client.list_artifacts(run, "models/anomaly")}
+    assert artifacts == {p.name for p in (anomaly_project / "data/06_models/anomaly").glob("*.pt")}

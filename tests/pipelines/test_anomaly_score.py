@@ -34,7 +34,7 @@ def no_tracking_store_from_elsewhere(monkeypatch):
 def scored_project(default_project: Path, tmp_path_factory) -> Path:
     root = copy_project(default_project, tmp_path_factory.mktemp("anomaly_score") / "project")
     _replicate(root)
-    run_pipelines(root, ["anomaly"], {"anomaly": {**FAST["anomaly"], "models": MODELS}})
+    run_pipelines(root, ["anomaly"], {"anomaly": {**FAST["anomaly"], "models": MODELS, "augment": {"copies": 0}}})
     return root
 
 

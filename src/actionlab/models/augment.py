@@ -16,7 +16,8 @@ random mixing of the three difference channels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torchvision import tv_tensors
@@ -153,8 +154,21 @@ class ClipAugment:
             )
         self.transform = v2.Compose(steps)
 
+    @classmethod
+    def from_config(cls, size: int, config: Mapping[str, Any], *, flip: bool = True) -> ClipAugment:
+        """From a parameter group with the fields ``AUGMENT_FIELDS`` (``classification.clip_augment``,
+        ``anomaly.augment``); ``flip=False`` turns the horizontal flip off (an asymmetric action)."""
+        return cls(
+            size, scale=tuple(config["scale"]), flip_p=float(config["flip_p"]) if flip else 0.0,
+            degrees=float(config["degrees"]), jitter=tuple(config["jitter"]), jitter_p=float(config["jitter_p"]),
+            blur_p=float(config["blur_p"]), blur_sigma=tuple(config["blur_sigma"]),
+        )  # fmt: skip
+
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         return self.transform(tv_tensors.Video(frames)).as_subclass(torch.Tensor)
+
+
+AUGMENT_FIELDS = ("scale", "flip_p", "degrees", "jitter", "jitter_p", "blur_p", "blur_sigma")
 
 
 def resize_clip(frames: torch.Tensor, size: int) -> torch.Tensor:

@@ -146,10 +146,7 @@ def clip_augment(params: dict[str, Any]) -> ClipAugment | None:
     a = params["clip_augment"]
     if not a["enabled"]:
         return None
-    return ClipAugment(
-        params["clip"]["input_size"], scale=tuple(a["scale"]), flip_p=a["flip_p"], degrees=a["degrees"],
-        jitter=a["jitter"], jitter_p=a["jitter_p"], blur_p=a["blur_p"], blur_sigma=tuple(a["blur_sigma"]),
-    )  # fmt: skip
+    return ClipAugment.from_config(params["clip"]["input_size"], a)
 
 
 def clip_windows(clip_index: pd.DataFrame, clips: Any, clip_keys: Sequence[str], classes: Sequence[str],

@@ -118,3 +118,29 @@ def score_timeline_figure(
         ax.set_title(title)
     legend_outside(ax)
     return fig
+
+
+def frame_error_figure(frame_errors: pd.DataFrame, *, title: str = "") -> Figure:
+    """Per-frame reconstruction error of a few clips (columns group, video_id, frame, error and
+    threshold), one colour per group (e.g. the target's correct clips, its incorrect ones,
+    another action), with the clip threshold as a red dashed line: where in a clip the error
+    rises."""
+    groups = list(dict.fromkeys(frame_errors["group"]))
+    colors = dict(zip(groups, palette(len(groups)), strict=True))
+    fig = new_figure(10, 3.6)
+    ax = fig.subplots()
+    styles = ("-", "--", ":", "-.")
+    for group in groups:
+        own = frame_errors[frame_errors["group"] == group]
+        for k, (video_id, clip) in enumerate(own.groupby("video_id", sort=False)):
+            ax.plot(clip["frame"], clip["error"], color=colors[group], ls=styles[k % len(styles)], lw=1.5,
+                    marker="o", ms=2.5, label=f"{group}: {video_id}")  # fmt: skip
+    if len(frame_errors):
+        threshold = float(frame_errors["threshold"].iloc[0])
+        ax.axhline(threshold, color="tab:red", ls="--", lw=1.0, label=f"clip threshold {threshold:.3g}")
+    ax.set_xlabel("frame feature (position in the clip)")
+    ax.set_ylabel("reconstruction error")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "Per-frame reconstruction error")
+    legend_outside(ax)
+    return fig
