@@ -12,7 +12,7 @@ import pytest
 from actionlab.pipelines.anomaly.nodes import train_anomaly_scorers
 
 PARAMS = {
-    "target": "all", "models": ["mahalanobis"], "seed": 0, "device": "cpu", "progress": False,
+    "target": "all", "models": ["mahalanobis"], "seed": 0, "device": "cpu", "progress": False, "frame_plot_clips": 0,
     "threshold": {"rule": "percentile", "percentile": 95.0, "competitive": "nearest"},
 }  # fmt: skip
 
@@ -23,7 +23,7 @@ def _table() -> tuple[pd.DataFrame, pd.DataFrame]:
     labels, splits = zip(*rows, strict=True)
     x = rng.normal(size=(len(rows), 4)) + np.array([0.0 if label == "a" else 3.0 for label in labels])[:, None]
     clips = pd.DataFrame({"video_id": [f"v{i}" for i in range(len(rows))], "label": labels, "split": splits,
-                          "embedding": list(x.astype(np.float32))})  # fmt: skip
+                          "embedding": list(x.astype(np.float32)), "feature_key": "none"})  # fmt: skip
     manifest = pd.DataFrame({"video_id": clips["video_id"], "variant": "correct", "duration": 2.0,
                              "time_start": np.nan, "time_end": np.nan})  # fmt: skip
     return clips, manifest
@@ -32,7 +32,7 @@ def _table() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_target_with_too_few_clips_is_skipped_under_all(caplog):
     clips, manifest = _table()
     with caplog.at_level(logging.WARNING):
-        blobs, scores = train_anomaly_scorers(clips, manifest, PARAMS)
+        blobs, scores, *_ = train_anomaly_scorers(clips, manifest, None, pd.DataFrame(), PARAMS)
     assert set(blobs) == {"a__mahalanobis"}
     assert set(scores["target"]) == {"a"} and len(scores) == len(clips)
     assert "anomaly target 'b': 1 correct train clip(s)" in caplog.text
@@ -42,4 +42,4 @@ def test_target_with_too_few_clips_is_skipped_under_all(caplog):
 def test_named_target_with_too_few_clips_stops_the_run():
     clips, manifest = _table()
     with pytest.raises(ValueError, match="anomaly target 'b': 1 correct train clip"):
-        train_anomaly_scorers(clips, manifest, {**PARAMS, "target": "b"})
+        train_anomaly_scorers(clips, manifest, None, pd.DataFrame(), {**PARAMS, "target": "b"})
