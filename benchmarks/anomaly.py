@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,12 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "src")]  # the sibling benchmark; this checkout's code
-from classification import UD810, kedro_run, scratch_project, write_params  # noqa: E402
+from classification import (  # noqa: E402
+    benchmark_parser,
+    benchmark_project,
+    kedro_run,
+    write_params,
+)
 
 from actionlab.metrics.anomaly import ALL_OTHERS, INCORRECT, separation  # noqa: E402
 
@@ -136,21 +140,12 @@ def ud810(args: argparse.Namespace, project: Path) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=["builtin", "ud810"], default="builtin")
-    parser.add_argument("--encoder", default="motion", help="embedding.encoder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--models", nargs="+", default=None, help="anomaly.models (default: the shipped list)")
+    parser = benchmark_parser(__doc__.splitlines()[0], "anomaly.models")
     parser.add_argument("--clips", type=int, default=None, help="builtin: ingestion.synthetic.clips_per_action")
     parser.add_argument("--incorrect", type=int, default=None, help="builtin: ingestion.synthetic.incorrect_per_action")
     parser.add_argument("--actors", type=int, default=None, help="builtin: ingestion.synthetic.num_actors")
-    parser.add_argument("--ud810", type=Path, default=UD810, help="ud810 labels.csv")
-    parser.add_argument("--keep", type=Path, default=None, help="run in this folder and keep it")
     args = parser.parse_args()
-    if args.data == "ud810" and not args.ud810.is_file():
-        sys.exit(f"--ud810 {args.ud810}: no such labels.csv; pass the path of ud810_actions/labels.csv.")
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="actionlab-bench-"))
-    project = scratch_project(folder / "project")
+    folder, project = benchmark_project(args)
     started = time.perf_counter()
     rows = builtin(args, project) if args.data == "builtin" else ud810(args, project)
     measures = COMPARISONS if args.data == "builtin" else {ALL_OTHERS: "vs the other actions (held-out person)"}

@@ -95,19 +95,29 @@ def summary(rows: pd.DataFrame, seeds: list[int]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def benchmark_parser(description: str, models: str) -> argparse.ArgumentParser:
+    """The options every quality benchmark shares; ``models``: the parameter ``--models`` sets."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", choices=["builtin", "ud810"], default="builtin")
     parser.add_argument("--encoder", default="motion", help="embedding.encoder (motion, ssl, ...)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--models", nargs="+", default=None, help="classification.models (default: the shipped list)")
+    parser.add_argument("--models", nargs="+", default=None, help=f"{models} (default: the shipped list)")
     parser.add_argument("--ud810", type=Path, default=UD810, help="ud810 labels.csv")
     parser.add_argument("--keep", type=Path, default=None, help="run in this folder and keep it")
-    args = parser.parse_args()
+    return parser
+
+
+def benchmark_project(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(the folder, a scratch project in it) for parsed ``benchmark_parser`` options."""
     if args.data == "ud810" and not args.ud810.is_file():
         sys.exit(f"--ud810 {args.ud810}: no such labels.csv; pass the path of ud810_actions/labels.csv.")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="actionlab-bench-"))
-    project = scratch_project(folder / "project")
+    return folder, scratch_project(folder / "project")
+
+
+def main() -> None:
+    args = benchmark_parser(__doc__.splitlines()[0], "classification.models").parse_args()
+    folder, project = benchmark_project(args)
     rows, first = [], True
     for seed in args.seeds:
         write_params(project, params_for(args, seed))
