@@ -4,12 +4,14 @@ autoencoder's best checkpoint, seeding and devices."""
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
 from actionlab.anomaly import SCORERS, TRAINED, build_scorer, scorer_blob, scorer_from_blob
+from actionlab.anomaly.scorers import out_of_fold_scores
 from actionlab.models.autoencoder import EmbeddingAutoencoder
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -156,3 +158,18 @@ def test_autoencoder_on_cuda() -> None:
     assert int(np.argmax(scorer.score(test))) == 5
     restored = scorer_from_blob(scorer_blob(scorer), device="cpu")  # a CUDA-trained blob loads on the CPU
     np.testing.assert_allclose(restored.score(test), scorer.score(test), rtol=1e-4)
+
+
+def test_out_of_fold_scores_come_from_scorers_that_did_not_see_the_item() -> None:
+    x = np.random.default_rng(3).normal(size=(9, 4))
+    make = partial(build_scorer, "knn", {"k": 1, "scale_floor": 0.0})
+    oof = out_of_fold_scores(make, x, folds=9, seed=0)  # leave-one-out
+    for i in range(len(x)):
+        others = np.delete(x, i, axis=0)
+        assert oof[i] == pytest.approx(make().fit(others).score(x[i : i + 1])[0])
+    in_sample = make().fit(x).score(x)
+    assert np.allclose(in_sample, 0.0) and (oof > 0).all()  # a 1-NN sees itself in sample
+    lists = out_of_fold_scores(make, list(x), folds=3, seed=0)  # a list of items works the same
+    np.testing.assert_allclose(lists, out_of_fold_scores(make, x, folds=3, seed=0))
+    with pytest.raises(ValueError, match="at least 3"):
+        out_of_fold_scores(make, x[:2])

@@ -4,11 +4,13 @@ under ``target: all`` (the others are trained) and stops a run that names it."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from actionlab.anomaly.scorers import build_scorer, out_of_fold_scores
 from actionlab.pipelines.anomaly.nodes import train_anomaly_scorers
 
 PARAMS = {
@@ -43,3 +45,17 @@ def test_named_target_with_too_few_clips_stops_the_run():
     clips, manifest = _table()
     with pytest.raises(ValueError, match="anomaly target 'b': 1 correct train clip"):
         train_anomaly_scorers(clips, manifest, None, pd.DataFrame(), {**PARAMS, "target": "b"})
+
+
+def test_without_validation_clips_the_threshold_comes_from_out_of_fold_scores():
+    clips, manifest = _table()
+    clips["split"] = clips["split"].replace("val", "train")  # a: 6 train clips, no validation
+    blobs, scores, *_ = train_anomaly_scorers(clips, manifest, None, pd.DataFrame(), {**PARAMS, "target": "a"})
+    details = blobs["a__mahalanobis"]["threshold_details"]
+    assert details["scores"] == "out-of-fold train"
+    train = np.stack(clips.loc[clips["label"] == "a", "embedding"].to_numpy()).astype(np.float64)
+    in_sample = scores.loc[scores["label"] == "a", "score"].to_numpy()
+    # above the in-sample 95th percentile: the train clips' scores from scorers that did not see them
+    assert blobs["a__mahalanobis"]["threshold"] > np.percentile(in_sample, 95)
+    expected = out_of_fold_scores(partial(build_scorer, "mahalanobis", {}, seed=0), train, seed=0)
+    assert blobs["a__mahalanobis"]["threshold"] == pytest.approx(np.percentile(expected, 95.0))

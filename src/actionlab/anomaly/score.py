@@ -150,10 +150,11 @@ class VideoScorer(VideoFeatures):
         """How the threshold was chosen, in words (from ``threshold_details``)."""
         d = self.threshold_details
         rule = d.get("rule", "?")
+        scores = d.get("scores", "validation")
         if rule == "percentile":
-            return f"percentile {d.get('percentile', float('nan')):g} of {self.target}'s correct validation scores"
+            return f"percentile {d.get('percentile', float('nan')):g} of {self.target}'s correct {scores} scores"
         value = d.get(rule)
-        against = self.lineage_params.get("anomaly.threshold.competitive")
+        against = d.get("competitive") or self.lineage_params.get("anomaly.threshold.competitive")
         best = f"{rule} {value:.3g}" if isinstance(value, float) else str(rule)
         return f"best {best} against {against}" if against else best
 

@@ -28,7 +28,7 @@ its location and precision matrix; the autoencoders their state dict.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +37,7 @@ import sklearn
 import torch
 from sklearn.covariance import LedoitWolf
 from sklearn.ensemble import IsolationForest
+from sklearn.model_selection import KFold
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
@@ -336,3 +337,17 @@ def scorer_from_blob(blob: Mapping[str, Any], *, device: str = "cpu") -> Scorer:
                        name, blob.get("sklearn_version"), sklearn.__version__)  # fmt: skip
     scorer = build_scorer(name, blob["config"], seed=int(blob["seed"]), train=blob.get("train"), device=device)
     return scorer.load_state(blob["state"])
+
+
+def out_of_fold_scores(make: Callable[[], Scorer], train: Any, *, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Each training item's score from a scorer (``make()``) fitted without it: ``folds``-fold
+    (at most one fold per item) with shuffled folds. A threshold for a target without validation
+    clips comes from these, not from the in-sample scores of a scorer that saw the clips."""
+    n = len(train)
+    if n < 3:
+        raise ValueError(f"out-of-fold scores need at least 3 training clips, got {n}")
+    take = (lambda idx: train[idx]) if isinstance(train, np.ndarray) else (lambda idx: [train[i] for i in idx])
+    out = np.empty(n, np.float64)
+    for fit_rows, held_out in KFold(min(folds, n), shuffle=True, random_state=seed).split(np.arange(n)):
+        out[held_out] = make().fit(take(fit_rows)).score(take(held_out))
+    return out

@@ -18,7 +18,13 @@ from actionlab.anomaly.augment import (
     augmented_sequences,
 )
 from actionlab.anomaly.data import competitive_label, incorrect_mask, target_sets, threshold_clips
-from actionlab.anomaly.scorers import FRAME_FEATURES, TRAINED, build_scorer, scorer_blob
+from actionlab.anomaly.scorers import (
+    FRAME_FEATURES,
+    TRAINED,
+    build_scorer,
+    out_of_fold_scores,
+    scorer_blob,
+)
 from actionlab.anomaly.thresholds import choose_threshold
 from actionlab.encoders import build_encoder
 from actionlab.encoders.items import embedding_key
@@ -197,7 +203,14 @@ def train_anomaly_scorers(
                 scorer.fit(np.concatenate([x[sets.train], *([np.stack(extra)] if extra else [])]),
                            x[sets.val] if len(sets.val) else None)  # fmt: skip
             scores = scorer.score(every)
-            val = scores[sets.val] if len(sets.val) else scores[sets.train]
+            if len(sets.val):
+                val, source = scores[sets.val], "validation"
+            else:  # scores of the train clips from scorers that did not see them
+                own = sequences.take(sets.train) if scorer.input == FRAME_FEATURES else x[sets.train]
+                val = out_of_fold_scores(partial(build_scorer, model, params.get(model) or {}, seed=params["seed"],
+                                                 train=params.get("train"), device=params["device"]),
+                                         own, seed=params["seed"])  # fmt: skip
+                source = "out-of-fold train"
             competitive = competitive_label(scores, labels, splits, sets, target=target,
                                             competitive=rule.get("competitive"))  # fmt: skip
             if rule["rule"] != "percentile" and competitive is None:
@@ -205,6 +218,7 @@ def train_anomaly_scorers(
                                  "class other than the target (anomaly.threshold.competitive)")  # fmt: skip
             other = scores[threshold_clips(labels, splits, competitive)] if competitive else None
             threshold, details = choose_threshold(rule["rule"], val, other, percentile=rule["percentile"])
+            details = {**details, "scores": source, "competitive": competitive or ""}
             blobs[f"{target}__{model}"] = scorer_blob(
                 scorer, target=target, threshold=threshold, threshold_details=details, competitive=competitive or "",
                 lineage=lineage, **_clip_seconds(manifest, clip_embeddings["video_id"].iloc[sets.train].astype(str)),
