@@ -194,3 +194,5 @@ def test_loss_histories_and_scorer_files_in_mlflow(anomaly_project: Path):
     client = mlflow.MlflowClient(f"sqlite:///{anomaly_project / 'mlflow.db'}")
     artifacts = {Path(a.path).name for a in client.list_artifacts(run, "models/anomaly")}
     assert artifacts == {p.name for p in (anomaly_project / "data/06_models/anomaly").glob("*.pt")}
+    plots = {Path(a.path).name for a in client.list_artifacts(run, "plots/anomaly")}
+    assert plots == {p.name for p in (anomaly_project / "data/08_reporting/anomaly").glob("*.png")}
