@@ -37,7 +37,7 @@ def test_target_with_too_few_clips_is_skipped_under_all(caplog):
         blobs, scores, *_ = train_anomaly_scorers(clips, manifest, None, pd.DataFrame(), PARAMS)
     assert set(blobs) == {"a__mahalanobis"}
     assert set(scores["target"]) == {"a"} and len(scores) == len(clips)
-    assert "anomaly target 'b': 1 correct train clip(s)" in caplog.text
+    assert "anomaly target 'b': 1 correct train clip(s) and 2 validation clip(s)" in caplog.text
     assert blobs["a__mahalanobis"]["competitive"] == "b"
 
 
@@ -59,3 +59,10 @@ def test_without_validation_clips_the_threshold_comes_from_out_of_fold_scores():
     assert blobs["a__mahalanobis"]["threshold"] > np.percentile(in_sample, 95)
     expected = out_of_fold_scores(partial(build_scorer, "mahalanobis", {}, seed=0), train, seed=0)
     assert blobs["a__mahalanobis"]["threshold"] == pytest.approx(np.percentile(expected, 95.0))
+
+
+def test_two_train_clips_without_validation_are_too_few_for_a_threshold():
+    clips, manifest = _table()
+    clips = clips[~((clips["label"] == "a") & (clips["split"] == "val"))].iloc[2:]  # a: 2 train clips, no val
+    with pytest.raises(ValueError, match="2 correct train clip.* and 0 validation clip.*at least 3"):
+        train_anomaly_scorers(clips, manifest, None, pd.DataFrame(), {**PARAMS, "target": "a"})

@@ -183,9 +183,11 @@ def train_anomaly_scorers(
     blobs, tables, histories, frame_errors = {}, [], [], []
     for target in _targets(labels, str(params["target"])):
         sets = target_sets(labels, splits, incorrect, target)
-        if len(sets.train) < 2:
-            problem = (f"anomaly target {target!r}: {len(sets.train)} correct train clip(s), a scorer needs at "
-                       "least 2; add clips of it (or raise ingestion.synthetic.clips_per_action)")  # fmt: skip
+        needed = 2 if len(sets.val) else 3  # without validation clips the threshold needs out-of-fold scores
+        if len(sets.train) < needed:
+            problem = (f"anomaly target {target!r}: {len(sets.train)} correct train clip(s) and {len(sets.val)} "
+                       f"validation clip(s), a scorer needs at least {needed} train clips then; add clips of it "
+                       "(or raise ingestion.synthetic.clips_per_action)")  # fmt: skip
             if params["target"] != "all":
                 raise ValueError(problem)
             logger.warning("%s; skipped", problem)
@@ -238,7 +240,7 @@ def train_anomaly_scorers(
             logger.info("Anomaly %s / %s: threshold %.4g (%s, %d augmented copies)", target, model, threshold,
                         rule["rule"], len(extra))  # fmt: skip
     if not tables:
-        raise ValueError("anomaly: no target has the 2 correct train clips a scorer needs (see the warnings above)")
+        raise ValueError("anomaly: no target has the correct train clips a scorer needs (see the warnings above)")
     table = pd.concat(tables, ignore_index=True)[SCORE_COLUMNS]
     history = pd.concat(histories, ignore_index=True)[HISTORY_COLUMNS] if histories else \
         pd.DataFrame(columns=HISTORY_COLUMNS)  # fmt: skip
