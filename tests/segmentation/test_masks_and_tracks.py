@@ -73,3 +73,5 @@ def test_overlap_below_the_threshold_keeps_tracks_apart():
     assert associate_tracks([a, b], iou=0.4)["object_id"].nunique() == 1
     with pytest.raises(ValueError, match="iou"):
         associate_tracks([a], iou=0.0)
+    empty = associate_tracks([a], min_area=1000)  # every track too small
+    assert empty.empty and list(empty.columns) == list(a.masks.columns)

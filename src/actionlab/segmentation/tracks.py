@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import DisjointSet
 
-from actionlab.segmentation.masks import mask_iou
+from actionlab.segmentation.masks import MASK_COLUMNS, mask_iou
 
 
 @dataclass
@@ -58,7 +58,7 @@ def associate_tracks(tracks: list[Track], *, iou: float = 0.8, min_area: int = 0
         best = frames.sort_values(["frame", "_distance"], kind="stable").drop_duplicates("frame")
         rows.append(best.drop(columns="_distance"))
     if not rows:
-        return pd.DataFrame(columns=kept[0].masks.columns if kept else None)
-    objects = sorted(rows, key=lambda r: (int(r["frame"].min()), int(r.index.min()) if len(r) else 0))
+        return pd.DataFrame(columns=MASK_COLUMNS)
+    objects = sorted(rows, key=lambda r: int(r["frame"].min()))  # stable: ties keep the subsets' order
     out = pd.concat([r.assign(object_id=k) for k, r in enumerate(objects)], ignore_index=True)
     return out.sort_values(["frame", "object_id"], ignore_index=True)
