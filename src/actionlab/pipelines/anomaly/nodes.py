@@ -181,6 +181,7 @@ def train_anomaly_scorers(
     rule = params["threshold"]
     lineage = with_lineage(pd.DataFrame(), clip_embeddings, params={"anomaly": params}).attrs["lineage"]
     blobs, tables, histories, frame_errors = {}, [], [], []
+    every_sequence: list[np.ndarray] | None = None  # read once, for the first frame-feature scorer
     for target in _targets(labels, str(params["target"])):
         sets = target_sets(labels, splits, incorrect, target)
         needed = 2 if len(sets.val) else 3  # without validation clips the threshold needs out-of-fold scores
@@ -192,14 +193,17 @@ def train_anomaly_scorers(
                 raise ValueError(problem)
             logger.warning("%s; skipped", problem)
             continue
+        clip_seconds = _clip_seconds(manifest, clip_embeddings["video_id"].iloc[sets.train].astype(str))
         for model in dict.fromkeys(params["models"]):
             scorer = build_scorer(model, params.get(model) or {}, seed=params["seed"], train=params.get("train"),
                                   device=params["device"], progress=params["progress"])  # fmt: skip
             extra = _extra(augmented, video_ids[sets.train], scorer.input)
             if scorer.input == FRAME_FEATURES:
-                every = sequences.take(range(len(sequences)))
-                train = sequences.take(sets.train) + extra
-                scorer.fit(train, sequences.take(sets.val) if len(sets.val) else None)
+                if every_sequence is None:
+                    every_sequence = sequences.take(range(len(sequences)))
+                every = every_sequence
+                scorer.fit([every[i] for i in sets.train] + extra,
+                           [every[i] for i in sets.val] if len(sets.val) else None)  # fmt: skip
             else:
                 every = x
                 scorer.fit(np.concatenate([x[sets.train], *([np.stack(extra)] if extra else [])]),
@@ -208,7 +212,7 @@ def train_anomaly_scorers(
             if len(sets.val):
                 val, source = scores[sets.val], "validation"
             else:  # scores of the train clips from scorers that did not see them
-                own = sequences.take(sets.train) if scorer.input == FRAME_FEATURES else x[sets.train]
+                own = [every[i] for i in sets.train] if scorer.input == FRAME_FEATURES else x[sets.train]
                 val = out_of_fold_scores(partial(build_scorer, model, params.get(model) or {}, seed=params["seed"],
                                                  train=params.get("train"), device=params["device"]),
                                          own, seed=params["seed"])  # fmt: skip
@@ -223,7 +227,7 @@ def train_anomaly_scorers(
             details = {**details, "scores": source, "competitive": competitive or ""}
             blobs[f"{target}__{model}"] = scorer_blob(
                 scorer, target=target, threshold=threshold, threshold_details=details, competitive=competitive or "",
-                lineage=lineage, **_clip_seconds(manifest, clip_embeddings["video_id"].iloc[sets.train].astype(str)),
+                lineage=lineage, **clip_seconds,
             )  # fmt: skip
             table = pd.DataFrame({
                 "video_id": video_ids, "label": labels, "variant": variants,
