@@ -42,6 +42,7 @@ from actionlab.models.classifiers import LINEAR_ESTIMATORS, MODELS
 from actionlab.models.clip_models import CLIP_INPUT_MODES, CLIP_MODELS, CNN3D_ARCHS, LSTM_POOLING
 from actionlab.models.compare import CV_MODES
 from actionlab.models.frame_encoder import INPUT_MODES, NORMS, POOLS, ROIS
+from actionlab.synthetic.render import CAMERAS
 from actionlab.video.sampling import STRATEGIES
 
 __all__ = ["GROUPS", "ParameterError", "check_parameters"]
@@ -140,6 +141,7 @@ class SyntheticParams(_Group):
     size: Annotated[int, Field(ge=16)]
     fps: PositiveFloat
     seed: Seed
+    camera: Literal[CAMERAS]  # type: ignore[valid-type]
 
 
 class IngestionParams(_Group):

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from actionlab.engine.atomic import is_temp, temp_name
 from actionlab.synthetic.figure import ACTIONS, check_action, stable_hash
-from actionlab.synthetic.render import render_clip
+from actionlab.synthetic.render import CAMERAS, render_clip
 from actionlab.video import write_video
 
 LABEL_COLUMNS: tuple[str, ...] = ("path", "label", "group", "variant", "mask_path")
@@ -74,6 +74,7 @@ def generate_dataset(
     seed: int = 0,
     actions: Sequence[str] = ACTIONS,
     progress: bool = True,
+    camera: str = "shake",
 ) -> pd.DataFrame:
     """Render and write the synthetic data set under ``root``; returns the ``labels.csv`` table.
 
@@ -81,13 +82,16 @@ def generate_dataset(
     ``load_masks``), ``<root>/labels.csv`` (columns ``path, label, group, variant, mask_path``; paths
     relative to ``root``, posix) and ``<root>/meta.jsonl`` (every clip's nuisance draws). Clip
     ``k`` of an action is rendered from ``clip_seed(seed, action, k, incorrect)``, so the same
-    arguments give byte-identical frames and files.
+    arguments give byte-identical frames and files. ``camera`` is ``render_clip``'s camera option
+    (``shake``, the default, ``still`` or ``pan_zoom``).
 
     The set is written into a hidden temporary sibling folder and moved to ``root`` as the last
     step, so ``labels.csv`` never sits next to missing or partial files (an interrupted run
     leaves only the temporary folder, which the next call removes).
     """
     actions = [check_action(a) for a in actions]
+    if camera not in CAMERAS:
+        raise ValueError(f"camera={camera!r}: expected one of {', '.join(CAMERAS)}")
     if len(set(actions)) != len(actions):
         raise ValueError(f"duplicate actions in {actions}")
     if num_actors < 1 or clips_per_action < 0 or incorrect_per_action < 0:
@@ -100,7 +104,7 @@ def generate_dataset(
         table = _write_clips(
             tmp, actions, clips_per_action=clips_per_action,
             incorrect_per_action=incorrect_per_action, num_actors=num_actors,
-            num_frames=num_frames, size=size, fps=fps, seed=seed, progress=progress,
+            num_frames=num_frames, size=size, fps=fps, seed=seed, progress=progress, camera=camera,
         )  # fmt: skip
         _move_into_place(tmp, root)
     finally:
@@ -141,6 +145,7 @@ def _move_into_place(tmp: Path, root: Path) -> None:
 def _write_clips(
     root: Path, actions: list[str], *, clips_per_action: int, incorrect_per_action: int,
     num_actors: int, num_frames: int, size: int, fps: float, seed: int, progress: bool,
+    camera: str = "shake",
 ) -> pd.DataFrame:  # fmt: skip
     """Render and write every clip, mask, ``labels.csv`` and ``meta.jsonl`` under ``root``."""
     jobs = [(a, k, False) for a in actions for k in range(clips_per_action)]
@@ -157,6 +162,7 @@ def _write_clips(
             actor=clip_actor(action, k, num_actors, incorrect),
             num_frames=num_frames,
             size=size,
+            camera=camera,
         )
         name = clip_name(action, k, incorrect)
         video = Path(action) / f"{name}.mp4"

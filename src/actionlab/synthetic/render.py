@@ -30,6 +30,14 @@ MASK_LEVEL = 120
 MARGIN = 4
 #: Actors ``render_clip`` picks from when ``actor`` is None.
 DEFAULT_ACTOR_POOL = 8
+#: Camera options of ``render_clip``: ``shake`` (the default: smooth jitter of a few pixels),
+#: ``still`` (no camera motion) and ``pan_zoom`` (a smooth pan over a larger plate and a zoom in
+#: or out, the camera following the figure, as a handheld or broadcast camera does).
+CAMERAS: tuple[str, ...] = ("shake", "still", "pan_zoom")
+#: ``pan_zoom``: pan speed range (pixels per frame at 128 px, scaled with ``size``) and final
+#: zoom range (the zoom runs from 1 to it, or from it back to 1 for a zoom-out).
+PAN_SPEED = (1.5, 3.0)
+ZOOM_END = (1.12, 1.25)
 
 Colour = tuple[int, int, int]
 
@@ -50,7 +58,7 @@ class SyntheticClip:
 class ClipLayers:
     """What a clip was composited from (for tests and debugging)."""
 
-    backgrounds: np.ndarray  # (T, H, W, 3) uint8: the plate seen through each frame's jitter
+    backgrounds: np.ndarray  # (T, H, W, 3) uint8: the plate seen through each frame's camera
     coverage: np.ndarray  # (T, H, W) float32 in [0, 1]: sub-pixel coverage of the figure
     joints: np.ndarray  # (T, J, 2) float: joint (and drawing point) pixel positions (x, y)
     joint_names: tuple[str, ...]
@@ -295,6 +303,23 @@ def _smooth_jitter(rng: np.random.Generator, n: int, amp: float) -> np.ndarray:
     return np.clip(np.round(amp * sm), -(MARGIN - 1), MARGIN - 1).astype(int)
 
 
+def _pan_zoom_path(
+    rng: np.random.Generator, n: int, size: int
+) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """A smooth camera path for ``n`` frames: per-frame pan offsets ``(n, 2)`` (pixels, eased
+    start to end), zooms ``(n,)`` (1 -> end or end -> 1), and the speed, angle and end zoom drawn."""
+    speed = rng.uniform(*PAN_SPEED) * size / 128.0
+    angle = rng.uniform(0, 2 * np.pi)
+    zoom_end = rng.uniform(*ZOOM_END)
+    zoom_in = rng.uniform() < 0.5
+    u = np.arange(n) / max(n - 1, 1)
+    ease = 0.5 - 0.5 * np.cos(np.pi * u)  # smooth start and stop
+    dist = speed * max(n - 1, 0) * 2 / np.pi  # eased path: peak speed pi/2 x the mean
+    offsets = np.outer(ease * dist, [np.cos(angle), np.sin(angle)])
+    zooms = 1 + (zoom_end - 1) * (ease if zoom_in else 1 - ease)
+    return offsets, zooms, float(speed), float(angle), float(zoom_end if zoom_in else 1 / zoom_end)
+
+
 def _add_noise(frames: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
     """Add zero-mean Gaussian pixel noise of std ``sigma``, quantised to whole levels: uniform random
     bytes through an inverse-normal lookup table (much cheaper than drawing normals)."""
@@ -318,12 +343,18 @@ def render_clip_layers(
     size: int = 128,
     pixel_noise: bool = True,
     plate: np.ndarray | None = None,
+    camera: str = "shake",
 ) -> tuple[SyntheticClip, ClipLayers]:
     """``render_clip`` plus the layers it composited. ``pixel_noise=False`` skips the per-frame noise;
-    ``plate`` (``(size + 2*MARGIN,)*2 + (3,)`` uint8) replaces the random background."""
+    ``plate`` (``(size + 2*MARGIN,)*2 + (3,)`` uint8) replaces the random background (not with
+    ``camera="pan_zoom"``, whose plate is larger)."""
     check_action(action)
     if num_frames < 1 or size < 16:
         raise ValueError(f"need num_frames >= 1 and size >= 16, got {num_frames} and {size}")
+    if camera not in CAMERAS:
+        raise ValueError(f"camera={camera!r}: expected one of {', '.join(CAMERAS)}")
+    if camera == "pan_zoom" and plate is not None:
+        raise ValueError("plate= is not supported with camera='pan_zoom' (its plate is larger)")
     motion_ss, bg_ss, cam_ss, noise_ss = np.random.SeedSequence(
         [int(seed) & 0xFFFFFFFF, 0x5EED]
     ).spawn(4)
@@ -401,8 +432,20 @@ def render_clip_layers(
 
     cam = np.random.default_rng(cam_ss)
     jitter = _smooth_jitter(cam, num_frames, jitter_amp)
+    if camera != "shake":
+        jitter = np.zeros_like(jitter)
+    plate_side = size + 2 * MARGIN
+    warps: list[np.ndarray] = []
+    if camera == "pan_zoom":
+        # The camera follows the figure (it keeps its place in the frame up to the zoom) while
+        # the plate behind it pans; zoom about the figure's mean centre keeps it in view.
+        offsets, zooms, speed, angle, zoom_end = _pan_zoom_path(cam, num_frames, size)
+        lo = np.floor(offsets.min(0)).astype(int)
+        hi = np.ceil(offsets.max(0)).astype(int)
+        plate_side = size + 2 * MARGIN + int(max(hi - lo))
+        start = MARGIN - lo  # plate pixel at the first frame's top-left (before the zoom)
     if plate is None:
-        plate, bg_info = make_background(np.random.default_rng(bg_ss), size + 2 * MARGIN)
+        plate, bg_info = make_background(np.random.default_rng(bg_ss), plate_side)
     else:
         bg_info = {"custom": True}
         if plate.shape != (size + 2 * MARGIN, size + 2 * MARGIN, 3):
@@ -414,21 +457,39 @@ def render_clip_layers(
     points = np.empty((num_frames, len(_POINTS), 2))
     prims = _actor_prims(who)
     reach = scale * (who.torso_th / 2 + who.head_r) + 2
+    if camera == "pan_zoom":
+        anchor = np.stack(
+            [left + scale * body[..., 0], ground - scale * body[..., 1]], axis=-1
+        ).mean(axis=(0, 1))
+        anchor = np.clip(anchor, 0, size - 1)
     for i in range(num_frames):
         jx, jy = int(jitter[i, 0]), int(jitter[i, 1])
-        bg = plate[MARGIN + jy : MARGIN + jy + size, MARGIN + jx : MARGIN + jx + size]
-        backgrounds[i] = bg
-        frames[i] = bg
         xy = np.stack(
             [left + scale * body[i, :, 0] - jx, ground - scale * body[i, :, 1] - jy], axis=1
         )
+        zoom = 1.0
+        if camera == "pan_zoom":
+            # frame p = anchor + zoom * (plate q - start - offset - anchor)
+            zoom = float(zooms[i])
+            shift = anchor - zoom * (start + offsets[i] + anchor)
+            warp = np.array([[zoom, 0.0, shift[0]], [0.0, zoom, shift[1]]])
+            warps.append(warp)
+            bg = cv2.warpAffine(
+                plate, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
+            xy = anchor + zoom * (xy - anchor)
+        else:
+            bg = plate[MARGIN + jy : MARGIN + jy + size, MARGIN + jx : MARGIN + jx + size]
+        backgrounds[i] = bg
+        frames[i] = bg
         points[i] = xy
-        (bx0, by0), (bx1, by1) = np.floor(xy.min(0) - reach), np.ceil(xy.max(0) + reach) + 1
+        grow = reach * zoom
+        (bx0, by0), (bx1, by1) = np.floor(xy.min(0) - grow), np.ceil(xy.max(0) + grow) + 1
         bx0, by0 = max(int(bx0), 0), max(int(by0), 0)
         bx1, by1 = min(int(bx1), size), min(int(by1), size)
         if bx1 > bx0 and by1 > by0:
             col, cov8 = _draw_figure(
-                prims, who, xy, body[i, :, 2], scale=scale, box=(bx0, by0, bx1, by1)
+                prims, who, xy, body[i, :, 2], scale=scale * zoom, box=(bx0, by0, bx1, by1)
             )
             region = bg[by0:by1, bx0:bx1].astype(np.float32)
             region *= 1.0 - cov8[..., None].astype(np.float32) / 255.0
@@ -458,6 +519,15 @@ def render_clip_layers(
         "pixel_noise_sigma": round(float(noise_sigma), 3) if pixel_noise else 0.0,
         "background": bg_info,
     }
+    if camera != "shake":  # the default's meta (and so meta.jsonl) stays as it was
+        meta["camera"] = camera
+    if camera == "pan_zoom":
+        meta.update(
+            pan_speed_px=round(speed, 3),
+            pan_angle_deg=round(float(np.degrees(angle)), 2),
+            zoom_end=round(zoom_end, 4),
+            camera_warps=[np.round(w, 4).tolist() for w in warps],
+        )
     clip = SyntheticClip(
         frames=frames,
         masks=masks,
@@ -483,20 +553,32 @@ def render_clip(
     actor: int | None = None,
     num_frames: int = 40,
     size: int = 128,
+    camera: str = "shake",
 ) -> SyntheticClip:
     """Render one ``num_frames`` x ``size`` x ``size`` clip of ``action``; deterministic in its arguments.
 
     The seed fixes every nuisance draw (actor when ``actor`` is None, background, placement, tempo,
     phase, view, camera jitter, noise) independently of ``action``; ``incorrect`` renders the
     action's faulty execution. Unknown actions raise ``ValueError`` listing ``ACTIONS``.
+    ``camera`` (``CAMERAS``): ``shake`` (default, a few pixels of smooth jitter), ``still`` or
+    ``pan_zoom`` (a smooth pan of a few pixels per frame and a zoom between 1 and ~1.2 of the
+    whole scene, following the figure; ``meta["camera_warps"]`` holds each frame's plate-to-frame
+    affine). The masks always are the figure's pixels in the rendered frame.
     """
     return render_clip_layers(
-        action, seed=seed, incorrect=incorrect, actor=actor, num_frames=num_frames, size=size
+        action,
+        seed=seed,
+        incorrect=incorrect,
+        actor=actor,
+        num_frames=num_frames,
+        size=size,
+        camera=camera,
     )[0]
 
 
 __all__ = [
     "ACTIONS",
+    "CAMERAS",
     "ClipLayers",
     "SyntheticClip",
     "make_background",
