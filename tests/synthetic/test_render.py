@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -280,3 +281,74 @@ def test_clip_size_and_length_are_configurable():
     clip = render_clip("walk", seed=2, num_frames=5, size=64)
     assert clip.frames.shape == (5, 64, 64, 3) and clip.masks.shape == (5, 64, 64)
     assert clip.masks.any(axis=(1, 2)).all()
+
+
+# ------------------------------------------------------------------------------ camera option
+
+
+def test_default_camera_is_shake_and_still_only_drops_the_jitter():
+    seed = next(
+        s
+        for s in range(50)
+        if np.abs(render_clip("wave", seed=s, num_frames=20, size=64).meta["jitter"]).max() > 0
+    )
+    kw = {"seed": seed, "num_frames": 20, "size": 64, "pixel_noise": False}
+    default, default_layers = render_clip_layers("wave", **kw)
+    shake, _ = render_clip_layers("wave", camera="shake", **kw)
+    assert np.array_equal(default.frames, shake.frames)
+    assert json.dumps(default.meta, sort_keys=True) == json.dumps(shake.meta, sort_keys=True)
+    assert "camera" not in default.meta  # the default data set's meta.jsonl keeps its keys
+    still, still_layers = render_clip_layers("wave", camera="still", **kw)
+    assert still.meta["camera"] == "still"
+    assert not np.array(still.meta["jitter"]).any()
+    # the same scene: the still camera's joints are the shaken ones plus the jitter
+    jitter = np.array(default.meta["jitter"])[:, None, :]
+    assert np.allclose(still_layers.joints, default_layers.joints + jitter)
+    assert not np.array_equal(still.frames, default.frames)
+
+
+def test_pan_zoom_moves_background_and_figure_with_the_camera():
+    clip, layers = render_clip_layers(
+        "squat", seed=4, num_frames=30, size=96, pixel_noise=False, camera="pan_zoom"
+    )
+    still, still_layers = render_clip_layers(
+        "squat", seed=4, num_frames=30, size=96, pixel_noise=False, camera="still"
+    )
+    warps = [np.vstack([np.array(w), [0, 0, 1]]) for w in clip.meta["camera_warps"]]
+    assert 1.5 * 96 / 128 <= clip.meta["pan_speed_px"] <= 3.0 * 96 / 128
+    zooms = np.array([w[0, 0] for w in warps])
+    assert (
+        abs(zooms.max() / zooms.min() - max(clip.meta["zoom_end"], 1 / clip.meta["zoom_end"]))
+        < 1e-3
+    )
+    # the plate pans: frame 0's background, moved by the camera, is frame t's background
+    t = 29
+    to_t = (warps[t] @ np.linalg.inv(warps[0]))[:2]
+    moved = cv2.warpAffine(layers.backgrounds[0], to_t, (96, 96), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpAffine(np.ones((96, 96), np.uint8), to_t, (96, 96)) > 0
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert inside.mean() > 0.3 and np.abs(to_t[:, 2]).max() > 20  # a real pan, several px/frame
+    err = np.abs(moved.astype(int) - layers.backgrounds[t])[inside].mean()
+    unmoved = np.abs(layers.backgrounds[0].astype(int) - layers.backgrounds[t])[inside].mean()
+    assert err < 4 and unmoved > 3 * err
+    # the figure is the still camera's, zoomed with the camera (the camera follows it)
+    for i in (0, 15, 29):
+        a, b = layers.joints[i], still_layers.joints[i]
+        scale = np.linalg.norm(a - a.mean(0)) / np.linalg.norm(b - b.mean(0))
+        assert scale == pytest.approx(zooms[i], rel=1e-3)  # meta rounds to 4 decimals
+        ratio = clip.masks[i].sum() / still.masks[i].sum()
+        assert ratio == pytest.approx(zooms[i] ** 2, rel=0.12)
+    # the masks are the figure's pixels in the rendered frame: no paint outside, all inside
+    outside = layers.coverage == 0
+    assert np.array_equal(clip.frames[outside], layers.backgrounds[outside])
+    differs = (clip.frames != layers.backgrounds).any(axis=-1)
+    assert differs[clip.masks].mean() > 0.97
+
+
+def test_camera_option_is_checked():
+    with pytest.raises(ValueError, match="camera='dolly'"):
+        render_clip("wave", seed=0, camera="dolly")
+    with pytest.raises(ValueError, match="pan_zoom"):
+        render_clip_layers(
+            "wave", seed=0, camera="pan_zoom", plate=np.zeros((136, 136, 3), np.uint8)
+        )

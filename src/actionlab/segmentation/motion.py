@@ -228,7 +228,7 @@ class _State:
         pts = self._features(prev)
         if pts is None or len(pts) < p["min_inliers"]:
             return eye
-        lk = {"winSize": (15, 15), "maxLevel": 3}
+        lk = {"winSize": (15, 15), "maxLevel": 3, "minEigThreshold": 1e-6}
         nxt, ok, _ = cv2.calcOpticalFlowPyrLK(prev, gray, pts, None, **lk)
         back, ok2, _ = cv2.calcOpticalFlowPyrLK(gray, prev, nxt, None, **lk)
         fb = np.abs(back - pts).reshape(-1, 2).max(axis=1)
@@ -236,16 +236,37 @@ class _State:
         if ok.sum() < p["min_inliers"]:
             return eye
         a, b = pts[ok].reshape(-1, 2), nxt[ok].reshape(-1, 2)
-        warp, inliers = cv2.estimateAffinePartial2D(
-            a, b, method=cv2.RANSAC, ransacReprojThreshold=p["ransac_threshold"]
-        )
-        if warp is None or inliers is None or int(inliers.sum()) < p["min_inliers"]:
+        warp = self._dominant(a, b)
+        if warp is None:
             return eye
         # how far the frame's corners move under the fit: below still_motion, no camera motion
         w, h = self.size
         corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64)
         moved = np.abs(corners @ warp.T - corners[:, :2]).max()
         return eye if moved < p["still_motion"] else _h(warp)
+
+    def _dominant(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        """The camera's similarity from point pairs ``a -> b``: of the two largest RANSAC
+        consensus sets, the one spread over more of the frame (the background spans the frame; a
+        large or richly textured figure only a part of it); None when neither is supported."""
+        p = self.p
+        n = p["feature_grid"]
+        w, h = self.size
+        best, best_cells = None, -1
+        for _ in range(2):
+            if len(a) < p["min_inliers"]:
+                break
+            warp, inl = cv2.estimateAffinePartial2D(
+                a, b, method=cv2.RANSAC, ransacReprojThreshold=p["ransac_threshold"]
+            )
+            if warp is None or inl is None or int(inl.sum()) < p["min_inliers"]:
+                break
+            inl = inl.ravel().astype(bool)
+            cells = len({(int(x * n / w), int(y * n / h)) for x, y in a[inl]})
+            if cells > best_cells:
+                best, best_cells = warp, cells
+            a, b = a[~inl], b[~inl]
+        return best
 
     def _features(self, gray: np.ndarray) -> np.ndarray | None:
         """Corners spread over a ``feature_grid`` x ``feature_grid`` grid (each cell's best, so a
