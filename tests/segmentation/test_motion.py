@@ -39,9 +39,10 @@ def _mean_iou(params: dict, camera: str, actions, seeds) -> float:
     return float(np.mean(scores))
 
 
-# The issue's test thresholds (targets: 0.8 and 0.7). Whole-body actions: with a still camera
-# an arm-only action (wave, clap, arm_circles) leaves the legs without any motion cue (see the
-# report in benchmarks/segmentation.py for every action).
+# The issue's test thresholds (targets: 0.8 and 0.7). Still and shaking camera: whole-body
+# actions; in an arm-only action (wave, clap, arm_circles) the legs never move, so nothing but
+# GrabCut's colour model can find them and the mean IoU there is lower (benchmarks/segmentation.py
+# reports every action).
 WHOLE_BODY = ("jump", "squat", "walk")
 
 
@@ -86,6 +87,12 @@ def test_masks_come_back_at_the_input_size(segmentation_params):
     pred = _masks(segmentation_params, clip.frames)
     assert all(p.shape == (128, 128) for p in pred)
     assert np.mean([_iou(p, g) for p, g in zip(pred, clip.masks, strict=True)]) > 0.5
+
+
+def test_arm_only_actions_still_find_most_of_the_figure(segmentation_params):
+    """The weak case, pinned so it cannot silently get worse: an arm-only action on a still
+    camera (the torso found by the colour refinement, the legs mostly missed)."""
+    assert _mean_iou(segmentation_params, "still", ("wave", "clap"), (11,)) >= 0.4
 
 
 def test_a_pause_carries_the_mask_forward(segmentation_params):
@@ -144,6 +151,11 @@ def test_bad_frames_and_size_changes_are_named(segmentation_params):
         ("carry_frames", "ten", r"segmentation\.motion\.carry_frames='ten': expected a number"),
         ("refine_iterations", True, r"segmentation\.motion\.refine_iterations=True"),
         ("shadow_low", 0.95, r"segmentation\.motion\.shadow_low=0\.95 exceeds"),
+        (
+            "refine_memory",
+            "yes",
+            r"segmentation\.motion\.refine_memory='yes': expected true or false",
+        ),
     ],
 )
 def test_bad_parameters_name_the_key(segmentation_params, key, value, match):

@@ -35,7 +35,7 @@ import numpy as np
 from actionlab.segmentation.base import ObjectMask, Segmenter
 
 #: Every key of ``segmentation.motion`` with its check: (kind, lower bound, upper bound) where
-#: kind is "int" or "float" and bounds are inclusive (None: unbounded).
+#: kind is "int", "float" or "bool" and bounds are inclusive (None: unbounded).
 _KEYS: dict[str, tuple[str, float | None, float | None]] = {
     "work_size": ("int", 32, None),
     "blur_sigma": ("float", 0.0, 10.0),
@@ -61,6 +61,7 @@ _KEYS: dict[str, tuple[str, float | None, float | None]] = {
     "refine_iterations": ("int", 0, 20),
     "refine_margin": ("float", 0.0, 2.0),
     "refine_size": ("int", 16, None),
+    "refine_memory": ("bool", None, None),
 }
 
 
@@ -79,6 +80,11 @@ def _check_params(section: Mapping[str, Any]) -> dict[str, Any]:
         if key not in section:
             raise ValueError(f"{where} is missing: set it in conf/base/parameters_segmentation.yml")
         value = section[key]
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"{where}={value!r}: expected true or false")
+            out[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where}={value!r}: expected a number")
         if kind == "int" and value != int(value):
@@ -141,6 +147,7 @@ class MotionSegmenter(Segmenter):
         refine_iterations: int,
         refine_margin: float,
         refine_size: int,
+        refine_memory: bool,
     ) -> None:
         self.p = _check_params(
             {k: v for k, v in locals().items() if k not in ("self", "__class__")}
@@ -373,7 +380,8 @@ class _State:
         fg = self._clean(moving.astype(np.uint8) * 255)
         score = float(share[fg > 0].mean()) if fg.any() else 0.0
         if p["refine_iterations"] > 0 and fg.any():
-            fg = self._clean(self._refine(colour, fg))
+            prior = self.last if p["refine_memory"] and self.last is not None else None
+            fg = self._clean(self._refine(colour, fg, prior))
         return self._finish(fg, score)
 
     def _shadow(
@@ -416,24 +424,29 @@ class _State:
             out = cv2.resize(fg, self.in_shape[::-1], interpolation=cv2.INTER_LINEAR)
         return out > 127, score
 
-    def _refine(self, colour: np.ndarray, fg: np.ndarray) -> np.ndarray:
+    def _refine(self, colour: np.ndarray, fg: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
         """GrabCut (colour models + edges) in a box around the motion mask: drops background
-        caught in the motion mask and adds still parts of the figure that look like it."""
+        caught in the motion mask and adds still parts of the figure that look like it. The
+        ``prior`` (the last mask, warped here) joins the motion as probable foreground."""
         p = self.p
         h, w = fg.shape
+        core = fg
+        if prior is not None:
+            fg = cv2.bitwise_or(fg, prior)
         x, y, bw, bh = cv2.boundingRect(fg)
         m = int(p["refine_margin"] * max(bw, bh)) + 2
         x0, y0, x1, y1 = max(x - m, 0), max(y - m, 0), min(x + bw + m, w), min(y + bh + m, h)
-        roi = fg[y0:y1, x0:x1]
+        roi, sure = fg[y0:y1, x0:x1], core[y0:y1, x0:x1]
         img = colour[y0:y1, x0:x1]
         f = min(1.0, p["refine_size"] / max(roi.shape))
         if f < 1.0:
             small = (max(4, round(roi.shape[1] * f)), max(4, round(roi.shape[0] * f)))
             roi = cv2.resize(roi, small, interpolation=cv2.INTER_AREA)
+            sure = cv2.resize(sure, small, interpolation=cv2.INTER_AREA)
             img = cv2.resize(img, small, interpolation=cv2.INTER_AREA)
         gc = np.full(roi.shape, cv2.GC_PR_BGD, np.uint8)
         gc[roi > 127] = cv2.GC_PR_FGD
-        gc[cv2.erode(roi, np.ones((5, 5), np.uint8)) > 127] = cv2.GC_FGD
+        gc[cv2.erode(sure, np.ones((5, 5), np.uint8)) > 127] = cv2.GC_FGD
         gc[0, :] = gc[-1, :] = gc[:, 0] = gc[:, -1] = cv2.GC_BGD
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
