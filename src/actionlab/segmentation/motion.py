@@ -193,7 +193,7 @@ class _State:
         self.p = p
         self.size: tuple[int, int] | None = None  # work (width, height)
         self.in_shape: tuple[int, int] | None = None
-        # window entries: (grey, colour float32, 3x3 camera transform from the previous frame)
+        # window entries: (grey, blurred colour, 3x3 camera transform from the previous frame)
         self.window: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque(
             maxlen=2 * p["history"] + 1
         )
