@@ -126,21 +126,35 @@ def looped_video(seconds: float, fps: float, size: int) -> Iterator[np.ndarray]:
         yield clip.frames[order[i % len(order)]]
 
 
+def current_rss_mib() -> float:
+    """The process's resident memory now (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def rss_child(backend: str, device: str, seconds: float, size: int) -> None:
-    """(In a fresh process) stream the looped video; print peak RSS (MiB) and frames/s."""
+    """(In a fresh process) stream the looped video; print the peak RSS (MiB, getrusage), the
+    resident memory at frame 100 and its largest sample after it (every 50 frames), frames/s."""
     one_thread()
     params = load_params(backend)
     seg = build_segmenter(params, device)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
-    count = 0
+    count, early, late = 0, 0.0, 0.0
     for _ in seg.stream(looped_video(seconds, 20.0, size)):
         count += 1
+        if count == 100:
+            early = current_rss_mib()
+        elif count > 100 and count % 50 == 0:
+            late = max(late, current_rss_mib())
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps({"frames": count, "peak_mib": peak, "before_mib": base, "fps": count / elapsed})
-    )
+    print(json.dumps({
+        "frames": count, "peak_mib": peak, "early_mib": early, "late_mib": late,
+        "fps": count / elapsed,
+    }))  # fmt: skip
 
 
 def peak_rss(backend: str, device: str, seconds: float, size: int) -> dict[str, float]:
@@ -150,22 +164,8 @@ def peak_rss(backend: str, device: str, seconds: float, size: int) -> dict[str, 
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--backend", default="motion", help="segmentation.backend to measure")
-    ap.add_argument("--device", default="cpu", help="device for torch backends (auto|cpu|cuda)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--no-baseline", action="store_true", help="skip the MOG2 row")
-    ap.add_argument("--speed-frames", type=int, default=60)
-    ap.add_argument("--rss-seconds", type=float, nargs="*", default=[30.0, 300.0])
-    ap.add_argument("--rss-child", type=float, help=argparse.SUPPRESS)
-    ap.add_argument("--rss-size", type=int, default=256, help="frame size of the memory runs")
-    args = ap.parse_args()
-    if args.rss_child is not None:
-        rss_child(args.backend, args.device, args.rss_child, args.rss_size)
-        return
-    one_thread()
-    params = load_params(args.backend)
+def quality(params: dict[str, Any], args: argparse.Namespace) -> None:
+    """Print the IoU table: the backend, then (unless --no-baseline) MOG2."""
     n = len(ACTIONS) * len(args.seeds)
     print(
         f"## `{args.backend}` on the built-in generator ({n} clips of 40 frames, 128 px, per camera)\n"
@@ -185,6 +185,27 @@ def main() -> None:
                 f"| {name} | {camera} | {scores.mean():.3f} | {scores.std():.3f} | "
                 f"{scores.min():.3f} | " + " | ".join(f"{v:.2f}" for v in per_action) + " |"
             )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--backend", default="motion", help="segmentation.backend to measure")
+    ap.add_argument("--device", default="cpu", help="device for torch backends (auto|cpu|cuda)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--no-baseline", action="store_true", help="skip the MOG2 row")
+    ap.add_argument("--no-quality", action="store_true", help="skip the IoU table")
+    ap.add_argument("--speed-frames", type=int, default=60)
+    ap.add_argument("--rss-seconds", type=float, nargs="*", default=[30.0, 300.0])
+    ap.add_argument("--rss-child", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--rss-size", type=int, default=256, help="frame size of the memory runs")
+    args = ap.parse_args()
+    if args.rss_child is not None:
+        rss_child(args.backend, args.device, args.rss_child, args.rss_size)
+        return
+    one_thread()
+    params = load_params(args.backend)
+    if not args.no_quality:
+        quality(params, args)
     print("\n| backend | size | frames/s (1 thread) |\n|---|---|---|")
     for size in (256, 512):
         print(
@@ -192,14 +213,16 @@ def main() -> None:
         )
     if args.rss_seconds:
         print(
-            "\n| backend | video | frames | peak RSS (MiB) | RSS before streaming (MiB) | frames/s |"
+            "\n| backend | video | frames | peak RSS (MiB) | RSS at frame 100 (MiB) "
+            "| largest RSS after it (MiB) | frames/s |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for seconds in args.rss_seconds:
             got = peak_rss(args.backend, args.device, seconds, args.rss_size)
             print(
                 f"| {args.backend} | {seconds:g} s at 20 fps, {args.rss_size} px | {got['frames']} | "
-                f"{got['peak_mib']:.0f} | {got['before_mib']:.0f} | {got['fps']:.1f} |"
+                f"{got['peak_mib']:.0f} | {got['early_mib']:.1f} | {got['late_mib']:.1f} | "
+                f"{got['fps']:.1f} |"
             )
 
 
