@@ -55,6 +55,7 @@ _KEYS: dict[str, tuple[str, float | None, float | None]] = {
     "shadow_chroma": ("float", 0.0, 255.0),
     "open_size": ("int", 0, 99),
     "close_size": ("int", 0, 99),
+    "max_hole": ("float", 0.0, None),
     "keep_components": ("int", 1, None),
     "min_area": ("float", 0.0, 1.0),
     "carry_frames": ("int", 0, None),
@@ -105,13 +106,21 @@ def _odd_kernel(size: int) -> np.ndarray | None:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)) if size > 1 else None
 
 
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``mask`` (uint8 0/255) with the background regions that do not touch the border filled."""
+def _fill_holes(mask: np.ndarray, max_share: float) -> np.ndarray:
+    """``mask`` (uint8 0/255) with its holes (background regions not touching the border) filled
+    when smaller than ``max_share`` of the mask's area (a gap between the legs stays open)."""
+    if max_share <= 0:
+        return mask
     padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     flood = padded.copy()
     cv2.floodFill(flood, None, (0, 0), 255)
     holes = cv2.bitwise_not(flood)[1:-1, 1:-1]
-    return cv2.bitwise_or(mask, holes)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    if n <= 1:
+        return mask
+    small = stats[:, cv2.CC_STAT_AREA] < max_share * max(cv2.countNonZero(mask), 1)
+    small[0] = False
+    return cv2.bitwise_or(mask, np.where(small[labels], 255, 0).astype(np.uint8))
 
 
 class MotionSegmenter(Segmenter):
@@ -141,6 +150,7 @@ class MotionSegmenter(Segmenter):
         shadow_chroma: float,
         open_size: int,
         close_size: int,
+        max_hole: float,
         keep_components: int,
         min_area: float,
         carry_frames: int,
@@ -380,7 +390,10 @@ class _State:
         fg = self._clean(moving.astype(np.uint8) * 255)
         score = float(share[fg > 0].mean()) if fg.any() else 0.0
         if p["refine_iterations"] > 0 and fg.any():
-            prior = self.last if p["refine_memory"] and self.last is not None else None
+            prior = None
+            if p["refine_memory"] and self.last is not None and t > 0:
+                # the last mask where this frame did not change since (diffs[0]: frame t - 1)
+                prior = np.where(diffs[0] <= thr, self.last, 0).astype(np.uint8)
             fg = self._clean(self._refine(colour, fg, prior))
         return self._finish(fg, score)
 
@@ -470,7 +483,7 @@ class _State:
             fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self.open_k)
         if self.close_k is not None:
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self.close_k)
-        fg = _fill_holes(fg)
+        fg = _fill_holes(fg, p["max_hole"])
         n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
         if n <= 1:
             return fg
