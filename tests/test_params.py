@@ -187,7 +187,7 @@ def test_every_problem_is_listed_in_one_error_with_the_files_to_fix():
 
 def test_unknown_groups_pass_unchecked_and_absent_groups_are_skipped():
     checked = check_parameters(
-        {"preprocessing": _shipped()["preprocessing"], "segmentation": {"x": -1}}
+        {"preprocessing": _shipped()["preprocessing"], "future_pipeline": {"x": -1}}
     )
     assert set(checked) == {"preprocessing"}
     assert check_parameters({}) == {}
@@ -219,3 +219,13 @@ def test_good_params_pass_the_hook_of_a_kedro_session(tmp_path, monkeypatch):
     with KedroSession.create(project_path=project, runtime_params=FAST_PARAMS) as session:
         context = session.load_context()  # fires after_context_created
     assert context.params["preprocessing"]["size"] == 64
+
+
+def test_segmentation_names_the_bad_backend_and_the_bad_motion_key():
+    assert _problems(_with("segmentation.backend", "sam3")) == [
+        "segmentation.backend = 'sam3': Input should be 'motion', 'grounded_sam2' or 'sam2_oversegment'"
+    ]
+    (problem,) = _problems(_with("segmentation.motion.history", -2))
+    assert problem.startswith("segmentation.motion.history=-2: expected a value in [")
+    (problem,) = _problems(_with("segmentation.background", 300))
+    assert problem.startswith("segmentation.background = 300:")

@@ -1,7 +1,7 @@
 """One schema per parameter group, checked before any work starts (no kedro here).
 
 ``check_parameters`` validates every known group present in the project parameters
-(``ingestion``, ``preprocessing``, ``ssl_training``, ``embedding``, ``clustering``,
+(``ingestion``, ``preprocessing``, ``segmentation``, ``ssl_training``, ``embedding``, ``clustering``,
 ``classification``, ``anomaly``, ``inference``, ``runtime``)
 and raises one ``ParameterError`` that lists every problem as ``group.key = value: what is
 allowed``. Groups it does not know (future pipelines) pass unchecked.
@@ -42,6 +42,7 @@ from actionlab.models.classifiers import LINEAR_ESTIMATORS, MODELS
 from actionlab.models.clip_models import CLIP_INPUT_MODES, CLIP_MODELS, CNN3D_ARCHS, LSTM_POOLING
 from actionlab.models.compare import CV_MODES
 from actionlab.models.frame_encoder import INPUT_MODES, NORMS, POOLS, ROIS
+from actionlab.segmentation.base import BACKEND_NAMES
 from actionlab.synthetic.render import CAMERAS
 from actionlab.video.sampling import STRATEGIES
 
@@ -264,6 +265,7 @@ class HFParams(_Group):
 class EmbeddingParams(_Group):
     """``embedding`` (conf/base/parameters_embedding.yml)."""
 
+    input: Literal["raw", "segmented"]
     encoder: Literal[ENCODER_NAMES]  # type: ignore[valid-type]
     device: Device
     num_frames: PositiveInt
@@ -625,9 +627,36 @@ class InferenceParams(_Group):
         return self
 
 
+# --------------------------------------------------------------------------------- segmentation
+
+
+def _motion_section(value: dict[str, Any]) -> dict[str, Any]:
+    from actionlab.segmentation.motion import check_motion_params  # the backend's own checks
+
+    return check_motion_params(value)
+
+
+class SegmentationParams(_Group):
+    """``segmentation`` (conf/base/parameters_segmentation.yml). The ``motion`` section is checked
+    by the motion backend's own rules; the SAM 2 sections (files, sizes) when their backend is
+    built, at the start of ``segment_clips`` before any clip."""
+
+    backend: Literal[BACKEND_NAMES]  # type: ignore[valid-type]
+    device: Device
+    chunk_frames: PositiveInt
+    background: Annotated[int, Field(ge=0, le=255)]
+    report_videos: NonNegativeInt | None
+    contact_sheet_frames: PositiveInt
+    motion: Annotated[dict[str, Any], AfterValidator(_motion_section)]
+    sam2: dict[str, Any]
+    grounded_sam2: dict[str, Any]
+    sam2_oversegment: dict[str, Any]
+
+
 GROUPS: dict[str, type[BaseModel]] = {
     "ingestion": IngestionParams,
     "preprocessing": PreprocessingParams,
+    "segmentation": SegmentationParams,
     "ssl_training": SSLTrainingParams,
     "embedding": EmbeddingParams,
     "clustering": ClusteringParams,
@@ -695,6 +724,8 @@ def _describe(group: str, schema: type[BaseModel], error: Mapping[str, Any]) -> 
         return f"{name} = {_show(error['input'])}: unknown key; known keys: {known}"
     if kind == "value_error" and _model_at(schema, loc):
         return f"{name}: {message}"  # a check across keys: the message names them
+    if kind == "value_error" and message.startswith(f"{name}."):
+        return message  # a section checked by its own rules (segmentation.motion): it names the key
     return f"{name} = {_show(error['input'])}: {message}"
 
 

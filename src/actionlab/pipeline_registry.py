@@ -7,7 +7,7 @@ from kedro.pipeline import Pipeline
 
 # what a plain `kedro run` runs (Kedro orders the nodes by their data dependencies)
 DEFAULT = (
-    "ingestion", "preprocessing", "ssl_training", "embedding", "clustering", "classification", "anomaly",
+    "ingestion", "preprocessing", "segmentation", "ssl_training", "embedding", "clustering", "classification", "anomaly",
 )  # fmt: skip
 
 

@@ -67,6 +67,25 @@ def test_video_id_is_a_content_hash(tmp_path):
     assert "duplicate" in manifest["error"].iloc[1]
 
 
+def test_a_flat_folder_is_one_label_named_after_it(tmp_path):
+    root = tmp_path / "street"
+    _video(root / "a.mp4")
+    _video(root / "b.mp4", seed=3)
+    (root / "notes.txt").write_text("not a video")
+    table = read_folder(root)
+    assert table["label"].tolist() == ["street", "street"]
+    assert [p.rsplit("/", 1)[-1] for p in table["path"]] == ["a.mp4", "b.mp4"]
+    _video(root / "wave" / "c.mp4", seed=4)  # a sub-folder of videos: the per-label layout wins
+    assert read_folder(root)["label"].tolist() == ["wave"]
+    with pytest.raises(FileNotFoundError, match="or videos directly in"):
+        read_folder(_empty(tmp_path))
+
+
+def _empty(tmp_path):
+    (tmp_path / "empty").mkdir()
+    return tmp_path / "empty"
+
+
 def test_labels_csv_resolves_relative_paths_and_flags_missing_labels(tmp_path):
     _video(tmp_path / "clips" / "one.mp4")
     _video(tmp_path / "clips" / "two.mp4", seed=3)

@@ -14,7 +14,7 @@ from .conftest import make_project
 
 pytestmark = pytest.mark.slow
 PIPELINES = {  # the default run
-    "ingestion", "preprocessing", "ssl_training", "embedding", "clustering", "classification", "anomaly",
+    "ingestion", "preprocessing", "segmentation", "ssl_training", "embedding", "clustering", "classification", "anomaly",
 }  # fmt: skip
 OTHERS = {"inference"}  # registered, run by name
 LAYERS = ["01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models",

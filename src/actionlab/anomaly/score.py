@@ -104,7 +104,9 @@ class VideoScorer(VideoFeatures):
         return cls(
             name=name, target=target, scorer=scorer_from_blob(blob), threshold=float(blob["threshold"]),
             threshold_details=dict(blob.get("threshold_details") or {}), clip_params=clip, encoder=encoder,
-            clip_seconds=blob.get("clip_seconds"), lineage_params=dict((blob.get("lineage") or {}).get("params") or {}),
+            clip_seconds=blob.get("clip_seconds"),
+            segmentation=cls.segmentation_of(blob, what=f"anomaly scorer {target}__{name}", pipeline="anomaly"),
+            lineage_params=dict((blob.get("lineage") or {}).get("params") or {}),
         )  # fmt: skip
 
     def verdict(self, score: float) -> str:

@@ -1,4 +1,5 @@
-"""An overlay video (``actionlab.video.overlay.Overlay``) written as a browser-playable mp4."""
+"""A video still to be written (an ``actionlab.video.overlay.Overlay``, a segmentation
+``MaskVideo``: anything with ``write(dst)``) saved as a browser-playable mp4."""
 
 from __future__ import annotations
 

@@ -47,6 +47,7 @@ from actionlab.models.clip_data import ArrayClips, ClipDataset
 from actionlab.models.clip_train import predict_proba as predict_clips
 from actionlab.models.compare import CLIP_WINDOW, classifier_from_blob
 from actionlab.models.train_classifier import predict_sequences
+from actionlab.segmentation.items import remove_background
 from actionlab.video.decode import load_clip
 from actionlab.video.errors import VideoError
 from actionlab.video.probe import VideoInfo, probe
@@ -99,6 +100,21 @@ class VideoFeatures:
     clip_params: dict[str, Any]
     encoder: Encoder | None  # None for a clip model (input clips)
     clip_seconds: float | None = None  # median length of the training clips (the default window)
+    segmentation: dict[str, Any] | None = None  # the backend's parameters when features came from segmented clips
+
+    @staticmethod
+    def segmentation_of(blob: Mapping[str, Any], *, what: str, pipeline: str) -> dict[str, Any] | None:
+        """The ``segmentation`` parameters of a blob whose features were made from segmented
+        clips (``embedding.input: segmented``), else None: a new video is segmented the same way."""
+        if lineage_params(blob, "embedding").get("input") != "segmented":
+            return None
+        params = lineage_params(blob, "segmentation")
+        if "backend" not in params:
+            raise PredictError(
+                f"{what} was trained on segmented clips, but its lineage lacks the segmentation "
+                f"parameters; retrain it with `kedro run --pipelines segmentation,embedding,{pipeline}`."
+            )
+        return params
 
     @staticmethod
     def from_lineage(
@@ -163,9 +179,15 @@ class VideoFeatures:
     def clip(self, path: str | Path, t0: float, t1: float) -> np.ndarray:
         """The range ``[t0, t1)`` of the video as a training clip (T, S, S, 3) uint8."""
         try:
-            return load_clip(path, start=t0, end=t1, **self.clip_params).frames
+            frames = load_clip(path, start=t0, end=t1, **self.clip_params).frames
         except VideoError as err:
             raise PredictError(str(err)) from err
+        if self.segmentation is None:
+            return frames
+        try:
+            return remove_background(frames, self.segmentation)
+        except (FileNotFoundError, OSError, ValueError) as err:
+            raise PredictError(f"the model was trained on segmented clips; segmenting {path} failed: {err}") from err
 
     def encode(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(frame features (T', D), clip embedding (E,)) of each preprocessed clip."""
@@ -251,6 +273,8 @@ class Predictor(VideoFeatures):
         return cls(
             name=name, classes=[str(c) for c in blob["classes"]], model=classifier_from_blob(dict(blob)),
             input=kind, clip_params=clip, encoder=encoder, window=window, clip_seconds=blob.get("clip_seconds"),
+            segmentation=None if kind == "clips" else cls.segmentation_of(
+                blob, what=f"classifier {name!r}", pipeline="classification"),
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------ video

@@ -188,6 +188,8 @@ def read_folder(
     group_column: str | None = DEFAULT_GROUP_COLUMN,
 ) -> pd.DataFrame:
     """``<root>/<label>/<video>``: every file with a video extension one level below ``root``.
+    A flat folder (videos directly in ``root``, no sub-folder holds any) is one label, the
+    folder's name: unlabelled footage for segmentation and discovery.
 
     A folder has no group column: each video is its own group (``group_column`` other than the
     default ``group`` or null raises).
@@ -204,10 +206,16 @@ def read_folder(
         for p in sorted(root.glob("*/*"))
         if p.is_file() and p.suffix.lower() in exts and not p.parent.name.startswith((".", "_"))
     ]
+    if not rows:  # a flat folder: one label, the folder's own name
+        rows = [
+            {"path": str(p.resolve()), "label": root.resolve().name, "error": ""}
+            for p in sorted(root.glob("*"))
+            if p.is_file() and p.suffix.lower() in exts
+        ]
     if not rows:
         raise FileNotFoundError(
-            f"No videos ({', '.join(sorted(exts))}) found in sub-folders of {root}; expected "
-            "<root>/<label>/<video>."
+            f"No videos ({', '.join(sorted(exts))}) found in {root} or its sub-folders; expected "
+            "<root>/<label>/<video> (or videos directly in <root>, one label)."
         )
     table = pd.DataFrame(rows)
     _apply_group_column(table, group_column, f"the folder source {root}")

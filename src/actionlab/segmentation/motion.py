@@ -66,7 +66,7 @@ _KEYS: dict[str, tuple[str, float | None, float | None]] = {
 }
 
 
-def _check_params(section: Mapping[str, Any]) -> dict[str, Any]:
+def check_motion_params(section: Mapping[str, Any]) -> dict[str, Any]:
     """``segmentation.motion`` validated: every key present, of its type and in its range."""
     if not isinstance(section, Mapping):
         raise ValueError(f"segmentation.motion must be a mapping, got {type(section).__name__}")
@@ -159,7 +159,7 @@ class MotionSegmenter(Segmenter):
         refine_size: int,
         refine_memory: bool,
     ) -> None:
-        self.p = _check_params(
+        self.p = check_motion_params(
             {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         )
 
@@ -170,7 +170,7 @@ class MotionSegmenter(Segmenter):
             raise ValueError(
                 "segmentation.motion is missing: see conf/base/parameters_segmentation.yml"
             )
-        return cls(**_check_params(params["motion"]))
+        return cls(**check_motion_params(params["motion"]))
 
     # ------------------------------------------------------------------------------ stream
 

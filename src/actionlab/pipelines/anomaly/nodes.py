@@ -90,6 +90,11 @@ def augment_anomaly_clips(
     picks = augment_sources(labels, clip_embeddings["split"].astype(str).to_numpy(), incorrect,
                             _targets(labels, str(params["target"]))) if config["copies"] else []  # fmt: skip
     sources = clip_embeddings.iloc[picks].assign(label=labels[picks]).drop_duplicates("video_id")
+    if len(sources) and embedding["input"] == "segmented":
+        raise ValueError(
+            "anomaly.augment.copies > 0 augments the preprocessed clips, but embedding.input=segmented "
+            "embeds the segmented ones; set anomaly.augment.copies=0 or embedding.input=raw."
+        )
     if len(sources):
         name = embedding["encoder"]
         ssl = ssl_encoder if name == "ssl" else None

@@ -15,14 +15,14 @@ from actionlab.encoders.items import embed_item, embed_items, embedding_key
 from actionlab.engine import Batch, Grouped, Item, PartitionStore
 from actionlab.keys import module_digest
 from actionlab.lineage import with_lineage
-from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
 from actionlab.models.frame_encoder import frame_encoder_state
 from actionlab.runtime import resolve_device
+from actionlab.segmentation.items import clip_sources
 from actionlab.video.items import stored_frames
 
 logger = logging.getLogger(__name__)
-TABLE_COLUMNS = ["video_id", "label", "split", "group", "clip_key", "feature_key"]
+TABLE_COLUMNS = ["video_id", "label", "split", "group", "clip_key", "segment_key", "feature_key"]
 
 
 def _fingerprint(module: torch.nn.Module | None) -> str:
@@ -31,14 +31,18 @@ def _fingerprint(module: torch.nn.Module | None) -> str:
 
 
 def embed_clips(
+    *,
     clip_index: pd.DataFrame,
     clips: PartitionStore,
+    segmentation_index: pd.DataFrame | None,
+    segmented_clips: PartitionStore,
     ssl_encoder: FrameEncoder | None,
     params: dict[str, Any],
     runtime: dict[str, Any],
 ) -> tuple[Batch, pd.DataFrame]:
-    """One encode item per preprocessed clip, keyed by ``<clip key>-<hash of what changes the
-    features>``; the encoder is built here once first, so a bad setting fails before any work."""
+    """One encode item per preprocessed (``embedding.input: raw``) or segmented clip, keyed by
+    ``<clip or segmented clip key>-<hash of what changes the features>``; the encoder is built
+    here once first, so a bad setting fails before any work."""
     name = params["encoder"]
     if name == "ssl" and ssl_encoder is None:
         raise ValueError(
@@ -49,17 +53,17 @@ def embed_clips(
     ssl = ssl_encoder if name == "ssl" else None
     build_encoder(name, params, ssl_encoder=ssl, device="cpu")  # fails early on bad weights
     fingerprint = _fingerprint(ssl)
-    rows = clip_index[clip_index["status"] == ACCEPTED].copy()
-    rows["feature_key"] = [embedding_key(k, params, fingerprint) for k in rows["clip_key"]]
+    rows, store = clip_sources(clip_index, segmentation_index, clips, segmented_clips, params["input"])
+    rows["feature_key"] = [embedding_key(k, params, fingerprint) for k in rows["source_key"]]
     device = resolve_device(params["device"])
     spec = {"params": dict(params), "device": str(device), "weights": fingerprint}
     items = [
-        Item(row.feature_key, {"read": partial(stored_frames, clips, row.clip_key), "spec": spec})
+        Item(row.feature_key, {"read": partial(stored_frames, store, row.source_key), "spec": spec})
         for row in rows.itertuples(index=False)
     ]
     if device.type == "cuda":  # one GPU: the driver feeds it; worker processes would contend for it
         runtime = {**runtime, "executor": "sequential"}
-    logger.info("Embedding %d clips with encoder %r on %s", len(items), name, device)
+    logger.info("Embedding %d %s clips with encoder %r on %s", len(items), params["input"], name, device)
     # a group of clips shares forward passes: about batch_size frames (two streams of num_frames)
     group = max(1, int(params["batch_size"]) // (2 * int(params["num_frames"])))
     fn = Grouped(embed_item, embed_items, size=group)
@@ -68,7 +72,8 @@ def embed_clips(
     # lineage: the clips', the encoder's (its training parameters) and its digest when it is ssl
     used = {"embedding": params, **({"ssl_encoder": {"digest": fingerprint}} if ssl else {})}
     plan = rows[TABLE_COLUMNS].reset_index(drop=True)
-    return batch, with_lineage(plan, clip_index, *([ssl] if ssl else []), params=used)
+    upstream = [clip_index, *([segmentation_index] if params["input"] == "segmented" else []), *([ssl] if ssl else [])]
+    return batch, with_lineage(plan, *upstream, params=used)
 
 
 def collect_embeddings(

@@ -10,7 +10,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 embed_clips,
-                ["clip_index", "clips", "ssl_encoder", "params:embedding", "params:runtime"],
+                {
+                    "clip_index": "clip_index", "clips": "clips", "segmentation_index": "segmentation_index",
+                    "segmented_clips": "segmented_clips", "ssl_encoder": "ssl_encoder",
+                    "params": "params:embedding", "runtime": "params:runtime",
+                },
                 ["frame_features", "embedding_plan"], name="embed_clips",
             ),  # fmt: skip
             Node(

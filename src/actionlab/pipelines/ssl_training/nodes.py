@@ -12,11 +12,11 @@ from matplotlib.figure import Figure
 
 from actionlab.engine import PartitionStore
 from actionlab.lineage import with_lineage
-from actionlab.manifest import ACCEPTED
 from actionlab.models import FrameEncoder
 from actionlab.models.data import ClipWindows
 from actionlab.models.ssl_train import resolve_config, train_simsiam
 from actionlab.plots.training import history_figure
+from actionlab.segmentation.items import clip_sources
 from actionlab.video.items import stored_frames
 
 logger = logging.getLogger(__name__)
@@ -24,11 +24,15 @@ RUN_KEYS = ("seed", "device", "splits")  # the rest of the group is the training
 
 
 def train_ssl_encoder(
-    clips: PartitionStore, clip_index: pd.DataFrame, params: dict[str, Any]
-) -> tuple[FrameEncoder, pd.DataFrame, dict[str, Any], Figure]:
+    *, clips: PartitionStore, clip_index: pd.DataFrame, segmentation_index: pd.DataFrame | None,
+    segmented_clips: PartitionStore, params: dict[str, Any], embedding_input: str,
+) -> tuple[FrameEncoder, pd.DataFrame, dict[str, Any], Figure]:  # fmt: skip
     """Train on windows streamed from the stored clips of ``splits`` (one clip in memory per
-    loader worker); return the encoder, the per-epoch history, its MLflow histories and plot."""
-    rows = clip_index[(clip_index["status"] == ACCEPTED) & clip_index["split"].isin(params["splits"])]
+    loader worker), raw or segmented as ``embedding.input`` says (the encoder learns from the
+    frames it will encode); return the encoder, the per-epoch history, its MLflow histories and
+    plot."""
+    sources, store = clip_sources(clip_index, segmentation_index, clips, segmented_clips, embedding_input)
+    rows = sources[sources["split"].isin(params["splits"])]
     if rows.empty:
         raise ValueError(
             f"ssl_training.splits={list(params['splits'])} selects no preprocessed clip; "
@@ -36,7 +40,7 @@ def train_ssl_encoder(
         )
     config = resolve_config({k: v for k, v in params.items() if k not in RUN_KEYS})
     data = ClipWindows(
-        list(rows["clip_key"]), partial(stored_frames, clips), config,
+        list(rows["source_key"]), partial(stored_frames, store), config,
         seed=params["seed"], lengths=rows["clip_frames"].astype(int).tolist(),
     )  # fmt: skip
     logger.info("SSL training on %d samples per epoch from %d clips", data.num_samples, len(rows))
@@ -50,5 +54,7 @@ def train_ssl_encoder(
         history, metrics=("loss", "collapse_std"),
         title=f"SimSiam: loss, and collapse indicator (healthy ~ 1/sqrt(d) = {ideal:.3f}, collapse -> 0)",
     )  # fmt: skip
-    with_lineage(encoder, clip_index, params={"ssl_training": params})  # saved with the encoder
+    upstream = [clip_index, *([segmentation_index] if embedding_input == "segmented" else [])]
+    used = {"ssl_training": params, "embedding": {"input": embedding_input}}
+    with_lineage(encoder, *upstream, params=used)  # saved with the encoder
     return encoder, history, metrics, figure

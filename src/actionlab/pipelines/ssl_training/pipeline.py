@@ -9,7 +9,12 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                train_ssl_encoder, ["clips", "clip_index", "params:ssl_training"],
+                train_ssl_encoder,
+                {
+                    "clips": "clips", "clip_index": "clip_index", "segmentation_index": "segmentation_index",
+                    "segmented_clips": "segmented_clips", "params": "params:ssl_training",
+                    "embedding_input": "params:embedding.input",
+                },
                 ["ssl_encoder", "ssl_history", "ssl_metrics", "ssl_loss_plot"], name="train_ssl_encoder",
             ),  # fmt: skip
         ],
