@@ -50,8 +50,9 @@ def main() -> None:
             first = False
             scores = json.loads((project / "data/08_reporting/clustering_scores.json").read_text())
             table = pd.read_csv(project / "data/08_reporting/classification_comparison.csv")
+            unseen = [r for r in scores["table"] if r["k_choice"] == "labels" and r["clips"] == "unseen"]
             row = {"seed": seed, "input": choice, "nmi": scores["nmi"], "accuracy": scores["accuracy"],
-                   "nmi_unseen": scores.get("unseen", {}).get("nmi", float("nan"))}  # fmt: skip
+                   "nmi_unseen": unseen[0]["nmi"] if unseen else float("nan")}  # fmt: skip
             row |= {f"clf {m}": a for m, a in zip(table["model"], table["accuracy"], strict=True)}
             rows.append(row)
             print(f"seed {seed}, {choice}: {seconds:.0f} s, {row}", flush=True)
