@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from actionlab.segmentation import grounded, oversegment, sam2_models
 from actionlab.segmentation.base import build_segmenter
@@ -57,6 +58,8 @@ def run_counting(segmenter: Any, frames: list[np.ndarray]) -> tuple[list[list[An
     source = Counting(frames)
     out, lookahead = [], 0
     for masks in segmenter.stream(source):
+        # the consumer never runs under SAM 2's inference or autocast modes (thread-wide states)
+        assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
         out.append(masks)
         lookahead = max(lookahead, source.pulled - len(out))
     return out, lookahead
@@ -169,6 +172,18 @@ def test_missing_checkpoint_config_and_detector_fail_at_build(
     params["grounded_sam2"]["model_dir"] = str(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"grounded_sam2\.model_dir=.*config\.json"):
         build_segmenter(params, "cpu")
+
+
+def test_missing_sam2_extension_is_said_once(
+    overseg_params: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    if sam2_models.has_sam2_extension():
+        pytest.skip("sam2._C is installed here")
+    sam2_models._warned.clear()
+    with caplog.at_level("WARNING", logger="actionlab.segmentation.sam2_models"):
+        for _ in range(2):
+            list(build_segmenter(overseg_params, "cpu").stream(video(2)))
+    assert sum("sam2._C" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_image_size_must_be_a_multiple_of_32(overseg_params: dict[str, Any]) -> None:

@@ -291,22 +291,31 @@ def propagate(
     The chunk's inference state is released when the iterator ends."""
     if not prompts:
         return
+    for direction, _ in directions:
+        if direction not in ("forward", "backward"):
+            raise ValueError(f"direction {direction!r}: expected 'forward' or 'backward'")
     state = chunk_state(model, frames)
     try:
         with torch.inference_mode(), autocast(model):
             for object_id, prompt in prompts.items():
                 add_prompt(model, state, start, object_id, prompt)
-            for direction, max_frames in directions:
-                if direction not in ("forward", "backward"):
-                    raise ValueError(f"direction {direction!r}: expected 'forward' or 'backward'")
-                for index, ids, logits in model.predictor.propagate_in_video(
-                    state,
-                    start_frame_idx=start,
-                    max_frame_num_to_track=max_frames,
-                    reverse=direction == "backward",
-                ):
+        for direction, max_frames in directions:
+            steps = model.predictor.propagate_in_video(
+                state,
+                start_frame_idx=start,
+                max_frame_num_to_track=max_frames,
+                reverse=direction == "backward",
+            )
+            while True:
+                # the grad and autocast modes are entered per step, never across a yield (they are
+                # thread-wide: the consumer's code must not run under them)
+                with torch.inference_mode(), autocast(model):
+                    step = next(steps, None)
+                    if step is None:
+                        break
+                    index, ids, logits = step
                     masks = (logits[:, 0] > 0.0).cpu().numpy()
-                    yield int(index), {int(i): masks[k] for k, i in enumerate(ids)}
+                yield int(index), {int(i): masks[k] for k, i in enumerate(ids)}
     finally:
         state.clear()
 
