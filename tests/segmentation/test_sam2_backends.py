@@ -453,3 +453,17 @@ def test_oversegment_max_tracks_caps_carried_objects(
     )  # one key frame; one object carried
     out = list(build_segmenter(overseg_params, "cpu").stream(iter(frames)))
     assert _ids(out)[:4] == [[0, 1]] * 4 and _ids(out)[4:] == [[0]] * 4
+
+
+def test_box_masks_in_batches_and_box_nms(overseg_params: dict[str, Any]) -> None:
+    model = sam2_models.load_sam2(overseg_params["sam2"], "cpu")
+    frame = video(1)[0]
+    boxes = np.asarray([[4 + i, 4, 40 + i, 40] for i in range(20)], np.float32)
+    masks, scores = sam2_models.box_masks(model, frame, boxes, batch=16)  # batches of 16 and 4
+    assert masks.shape == (20, H, W) and masks.dtype == bool and scores.shape == (20,)
+    one, _ = sam2_models.box_masks(model, frame, boxes[17:18])
+    np.testing.assert_array_equal(one[0], masks[17])  # a box's mask does not depend on its batch
+    found = [grounded.Detection(b, 1.0 - i / 100, "a") for i, b in enumerate(boxes)]
+    found.append(grounded.Detection(np.asarray([60, 40, 90, 70], np.float32), 0.5, "b"))
+    kept = grounded._box_nms(found, 0.8)
+    assert [d.label for d in kept] == ["a"] * len(kept[:-1]) + ["b"] and 1 < len(kept) < 21

@@ -125,6 +125,18 @@ class GroundingDino:
         return [Detection(boxes[i], float(scores[i]), str(labels[i])) for i in order]
 
 
+def _box_nms(found: list[Detection], iou: float) -> list[Detection]:
+    """``found`` (best first) without the boxes that overlap a better one with IoU >= ``iou``."""
+    if len(found) < 2:
+        return found
+    from torchvision.ops import nms
+
+    boxes = torch.as_tensor(np.stack([d.box for d in found]), dtype=torch.float32)
+    scores = torch.as_tensor([d.score for d in found], dtype=torch.float32)
+    keep = sorted(int(i) for i in nms(boxes, scores, float(iou)))
+    return [found[i] for i in keep]
+
+
 @dataclass
 class _Object:
     """An object being tracked: its mask on the current frame, how it is prompted on that frame,
@@ -276,7 +288,8 @@ class GroundedSam2Segmenter(Segmenter):
     ) -> dict[int, _Object]:
         """A detection frame's objects: new detections (with matched or new IDs) and the tracked
         objects no detection matched."""
-        found = self.detector.detect(frame, self.prompt)
+        found = _box_nms(self.detector.detect(frame, self.prompt), self.reid_iou)
+        found = found[: 2 * self.max_objects]  # masks for a few more than kept: some are dropped
         masks, _ = box_masks(
             self.sam2, frame, np.asarray([d.box for d in found], np.float32).reshape(-1, 4)
         )

@@ -122,6 +122,10 @@ class Sam2OversegmentSegmenter(Segmenter):
             chunk_frames=params["chunk_frames"],
         )
 
+    def close(self) -> None:
+        self.generator = None  # type: ignore[assignment]
+        self.sam2 = None  # type: ignore[assignment]
+
     def key_masks(self, frame: np.ndarray) -> list[np.ndarray]:
         """The automatic masks of one key frame at least ``min_area`` pixels large, at most
         ``max_masks_per_key_frame`` of them, highest predicted IoU first."""

@@ -333,21 +333,25 @@ def image_predictor(model: Sam2Model, predictor: Any) -> Any:
 
 
 def box_masks(
-    model: Sam2Model, frame: np.ndarray, boxes: np.ndarray
+    model: Sam2Model, frame: np.ndarray, boxes: np.ndarray, batch: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
     """SAM 2's image predictor on one (H, W, 3) RGB frame: one (H, W) bool mask per (x0, y0, x1, y1)
-    box, and its predicted IoU; ``(0, H, W)`` masks for no boxes."""
+    box, and its predicted IoU; ``(0, H, W)`` masks for no boxes. Boxes go through the mask
+    decoder ``batch`` at a time (its activations grow with the number of boxes)."""
     from sam2.sam2_image_predictor import SAM2ImagePredictor
 
     height, width = frame.shape[:2]
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     if len(boxes) == 0:
         return np.zeros((0, height, width), bool), np.zeros(0, np.float32)
     predictor = image_predictor(model, SAM2ImagePredictor(model.predictor))
+    masks, scores = [], []
     with torch.inference_mode(), autocast(model):
         predictor.set_image(frame)
-        masks, scores, _ = predictor.predict(
-            box=np.asarray(boxes, np.float32), multimask_output=False
-        )
+        for first in range(0, len(boxes), batch):
+            part = boxes[first : first + batch]
+            got, iou, _ = predictor.predict(box=part, multimask_output=False)
+            masks.append(np.asarray(got).reshape(len(part), -1, height, width)[:, 0] > 0)
+            scores.append(np.asarray(iou, np.float32).reshape(len(part), -1)[:, 0])
     predictor.reset_predictor()
-    masks = np.asarray(masks).reshape(len(boxes), -1, height, width)[:, 0] > 0
-    return masks, np.asarray(scores, np.float32).reshape(len(boxes), -1)[:, 0]
+    return np.concatenate(masks), np.concatenate(scores)
