@@ -32,7 +32,7 @@ SEGMENT_SUFFIX = ".h5"
 #: the parameter sections each backend reads (besides backend, chunk_frames and background)
 SECTIONS = {"motion": ("motion",), "grounded_sam2": ("sam2", "grounded_sam2"), "sam2_oversegment": ("sam2", "sam2_oversegment")}
 #: parameters that name weights: their files' content goes into the cache key
-WEIGHT_PATHS = (("sam2", "checkpoint"), ("grounded_sam2", "detector_path"))
+WEIGHT_PATHS = (("sam2", "checkpoint"), ("grounded_sam2", "model_dir"))
 
 Reader = Callable[[int, int], Mapping[str, np.ndarray]]
 

@@ -39,21 +39,29 @@ def _same_object(a: Track, b: Track, iou: float) -> bool:
     return float(np.mean(ious)) >= iou
 
 
+def track_groups(tracks: list[Track], *, iou: float = 0.8, min_area: int = 0) -> list[list[int]]:
+    """The objects of ``tracks`` as groups of their indices (union-find of the same-object
+    relation), each group sorted, groups in order of their first index; tracks whose largest mask
+    is under ``min_area`` pixels (or that are empty) are in no group."""
+    if not 0 < iou <= 1:
+        raise ValueError(f"iou must be in (0, 1], got {iou}")
+    kept = [i for i, t in enumerate(tracks)
+            if len(t.masks) and int(t.masks["area"].max()) >= min_area]  # fmt: skip
+    groups = DisjointSet(kept)
+    for a, i in enumerate(kept):
+        for j in kept[a + 1 :]:
+            if not groups.connected(i, j) and _same_object(tracks[i], tracks[j], iou):
+                groups.merge(i, j)
+    return sorted((sorted(members) for members in groups.subsets()), key=lambda g: g[0])
+
+
 def associate_tracks(tracks: list[Track], *, iou: float = 0.8, min_area: int = 0) -> pd.DataFrame:
     """One mask table for the video: each surviving track's rows with ``object_id`` set to its
     object (0, 1, ... in order of first appearance); on a frame that several tracks of one object
     cover, the mask of the track whose key frame is nearest is kept."""
-    if not 0 < iou <= 1:
-        raise ValueError(f"iou must be in (0, 1], got {iou}")
-    kept = [t for t in tracks if len(t.masks) and int(t.masks["area"].max()) >= min_area]
-    groups = DisjointSet(range(len(kept)))
-    for i in range(len(kept)):
-        for j in range(i + 1, len(kept)):
-            if not groups.connected(i, j) and _same_object(kept[i], kept[j], iou):
-                groups.merge(i, j)
     rows = []
-    for members in groups.subsets():
-        frames = pd.concat([kept[m].masks.assign(_distance=lambda d, m=m: (d["frame"] - kept[m].key_frame).abs())
+    for members in track_groups(tracks, iou=iou, min_area=min_area):
+        frames = pd.concat([tracks[m].masks.assign(_distance=lambda d, m=m: (d["frame"] - tracks[m].key_frame).abs())
                             for m in members], ignore_index=True)  # fmt: skip
         best = frames.sort_values(["frame", "_distance"], kind="stable").drop_duplicates("frame")
         rows.append(best.drop(columns="_distance"))

@@ -1,0 +1,152 @@
+"""Throughput and peak memory of the SAM 2 segmentation backends on a synthetic stream.
+
+Random weights (no download): SAM 2 from its packaged config with ``sam2.allow_random``, and for
+``grounded_sam2`` a Grounding DINO built from ``GroundingDinoConfig()`` (the architecture of
+IDEA-Research/grounding-dino-tiny; ``--detector tiny`` for the tests' tiny one) saved to
+``--work-dir``. Compute per frame equals the real models' at the same sizes, but how many objects
+random weights find (and so how many are tracked) differs from real weights: the object count is
+printed with the speed. Frames are made one at a time (moving squares on a textured background),
+so peak RSS shows whether the backend's memory grows with the stream's length.
+
+    python benchmarks/segmentation_sam2.py --backend sam2_oversegment --frames 60 --input-size 256
+    python benchmarks/segmentation_sam2.py --backend grounded_sam2 --frames 300 --image-size 512
+
+Prints one JSON line: frames/s, frames, mean objects per frame, peak RSS (MiB), settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import resource
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from actionlab.segmentation.base import build_segmenter
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "person", "ball", "dog"]
+
+
+def synthetic_frames(n: int, size: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """``n`` (size*3/4, size, 3) frames made one at a time: three squares moving over a fixed
+    textured background."""
+    rng = np.random.default_rng(seed)
+    height, width = size * 3 // 4, size
+    background = rng.integers(40, 90, (height, width, 3), dtype=np.uint8)
+    side = max(8, size // 6)
+    for i in range(n):
+        frame = background.copy()
+        for j, color in enumerate([(220, 60, 60), (60, 220, 60), (60, 60, 220)]):
+            x = int((0.1 + 0.25 * j) * width + 0.2 * width * np.sin(i / 15 + j))
+            y = int((0.2 + 0.25 * j) * height)
+            frame[y : y + side, max(0, x) : max(0, x) + side] = color
+        yield frame
+
+
+def save_detector(folder: Path, kind: str) -> Path:
+    """A random Grounding DINO and its processor in ``folder`` (built once)."""
+    from transformers import (
+        BertConfig,
+        BertTokenizer,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+    from transformers.models.grounding_dino.image_processing_grounding_dino import (
+        GroundingDinoImageProcessor,
+    )
+
+    if (folder / "config.json").is_file():
+        return folder
+    torch.manual_seed(0)
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(WORDS)})
+    if kind == "full":  # grounding-dino-tiny's architecture; its processor's default sizes
+        config, images = GroundingDinoConfig(), GroundingDinoImageProcessor()
+    else:
+        backbone = SwinConfig(
+            image_size=128, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 1, 1], window_size=4, out_indices=[2, 3, 4],
+        )  # fmt: skip
+        text = BertConfig(
+            vocab_size=len(WORDS), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+            intermediate_size=32, max_position_embeddings=64,
+        )  # fmt: skip
+        config = GroundingDinoConfig(
+            backbone_config=backbone, text_config=text, d_model=32, encoder_layers=1,
+            decoder_layers=2, encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
+            decoder_attention_heads=2, num_queries=10, max_text_len=32, encoder_n_points=2,
+            decoder_n_points=2,
+        )  # fmt: skip
+        images = GroundingDinoImageProcessor(size={"shortest_edge": 128, "longest_edge": 128})
+    folder.mkdir(parents=True, exist_ok=True)
+    GroundingDinoForObjectDetection(config).save_pretrained(folder)
+    GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["grounded_sam2", "sam2_oversegment"], required=True)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--input-size", type=int, default=256, help="frame width (px); height 3/4")
+    parser.add_argument(
+        "--image-size", type=int, default=None, help="SAM 2 internal size; default: conf"
+    )
+    parser.add_argument("--bf16", choices=["auto", "true", "false"], default=None)
+    parser.add_argument("--detector", choices=["full", "tiny"], default="full")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--work-dir", default="/tmp/segmentation_sam2_bench")
+    parser.add_argument("--set", nargs="*", default=[], help="backend overrides: key=yaml-value")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    conf = yaml.safe_load((ROOT / "conf/base/parameters_segmentation.yml").read_text())
+    params: dict[str, Any] = copy.deepcopy(conf["segmentation"])
+    params["backend"] = args.backend
+    params["sam2"].update(checkpoint=None, allow_random=True)
+    if args.image_size:
+        params["sam2"].update(image_size=args.image_size, cpu_image_size=args.image_size)
+    if args.bf16 is not None:
+        params["sam2"]["bf16"] = {"true": True, "false": False}.get(args.bf16, "auto")
+    if args.backend == "grounded_sam2":
+        folder = Path(args.work_dir) / f"gdino_{args.detector}"
+        params["grounded_sam2"]["model_dir"] = str(save_detector(folder, args.detector))
+    for item in args.set:
+        key, value = item.split("=", 1)
+        params[args.backend][key] = yaml.safe_load(value)
+    segmenter = build_segmenter(params, args.device)
+    started = time.perf_counter()
+    frames = objects = 0
+    for masks in segmenter.stream(synthetic_frames(args.frames, args.input_size)):
+        frames += 1
+        objects += len(masks)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sam2 = segmenter.sam2
+    extra = (
+        {"detection_frames": len(segmenter.detection_frames)}
+        if args.backend == "grounded_sam2"
+        else {"key_frames": len(segmenter.stats["key_frames"])}
+    )
+    print(json.dumps({
+        "backend": args.backend, "frames": frames, "fps": round(frames / seconds, 3),
+        "seconds": round(seconds, 1), "objects_per_frame": round(objects / max(frames, 1), 2),
+        "peak_rss_mib": round(peak), "input": f"{args.input_size}x{args.input_size * 3 // 4}",
+        "sam2_image_size": sam2.image_size, "bf16": sam2.bf16, "threads": torch.get_num_threads(),
+        "chunk_frames": params["chunk_frames"], "detector": args.detector if args.backend == "grounded_sam2" else None,
+        "overrides": args.set, **extra,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
