@@ -250,8 +250,9 @@ def test_oversegment_real_models_one_list_per_frame_and_key_frames(
     out, lookahead = run_counting(segmenter, frames)
     assert len(out) == len(frames)
     assert lookahead <= overseg_params["chunk_frames"]
-    assert segmenter.stats["key_frames"] == [0, 3, 6, 9]
-    assert segmenter.stats["chunks"] == 3  # 4 + 4 + 3 frames
+    assert segmenter.trace["key_frames"] == [0, 3, 6, 9]
+    assert segmenter.stats()["key_frames"] == 4 and np.isnan(segmenter.stats()["out_of_time_at"])
+    assert segmenter.trace["chunks"] == 3  # 4 + 4 + 3 frames
     for k in (
         0,
         3,
@@ -274,7 +275,8 @@ def test_oversegment_time_budget_leaves_the_rest_empty(
     segmenter = build_segmenter(overseg_params, "cpu")
     out = list(segmenter.stream(video(10)))
     assert len(out) == 10
-    assert segmenter.stats["out_of_time_at"] == 4 and segmenter.stats["chunks"] == 1
+    assert segmenter.trace["out_of_time_at"] == 4 and segmenter.trace["chunks"] == 1
+    assert segmenter.stats()["out_of_time_at"] == 4
     assert out[0] and not any(out[4:])
 
 
@@ -330,13 +332,14 @@ def scene(
     n: int,
     *,
     jump_at: int | None = None,
+    jump: int = 40,
     second_from: int | None = None,
 ) -> tuple[list[np.ndarray], list[dict[str, np.ndarray]]]:
-    """Frames and true masks: square "a" moving 1 px a frame (jumping 40 px at ``jump_at``), and
-    square "b" from frame ``second_from``."""
+    """Frames and true masks: square "a" moving 1 px a frame (jumping ``jump`` px at
+    ``jump_at``), and square "b" from frame ``second_from``."""
     frames, truth = [], []
     for i in range(n):
-        masks = {"a": square(4 + i + (40 if jump_at is not None and i >= jump_at else 0), 10)}
+        masks = {"a": square(4 + i + (jump if jump_at is not None and i >= jump_at else 0), 10)}
         if second_from is not None and i >= second_from:
             masks["b"] = square(60, 44)
         frame = np.full((H, W, 3), 60, np.uint8)
@@ -406,6 +409,42 @@ def test_grounded_ids_survive_redetections_and_chunks(
         assert np.array_equal(out[9][0].mask, truth[6]["a"])  # 0 still holds the stale mask
     labels = {m.object_id: m.label for masks in out for m in masks}
     assert labels[0] == "a" and labels[1] == "b"
+    # the jumped detection overlaps nothing tracked: a new object, not an ID switch
+    assert segmenter.stats() == {"detection_frames": 10.0, "id_switches": 0.0}
+
+
+@pytest.mark.parametrize("mode", ["oracle", "lagging"])
+def test_grounded_counts_id_switches(
+    grounded_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """"a" jumps 9 px at frame 7 (IoU 0.45 with where it was): a tracker that follows it keeps
+    its ID; one stuck on its old place gives the re-detection a new ID that overlaps the stale
+    track, which counts as one ID switch."""
+    frames, truth = scene(10, jump_at=7, jump=8)
+    fake = oracle_propagate(truth, lag=mode == "lagging")
+    fake.truth_frames.extend(frames)
+    monkeypatch.setattr(grounded, "propagate", fake)
+
+    def detect(frame: np.ndarray, prompt: str) -> list[grounded.Detection]:
+        ys, xs = np.nonzero(truth[next(k for k, f in enumerate(frames) if np.array_equal(f, frame))]["a"])
+        return [grounded.Detection(np.asarray([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], float), 0.9, "a")]
+
+    def box_masks(model: Any, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        masks = np.zeros((len(boxes), H, W), bool)
+        for j, (x0, y0, x1, y1) in enumerate(np.asarray(boxes, int)):
+            masks[j, y0:y1, x0:x1] = True
+        return masks, np.ones(len(boxes))
+
+    monkeypatch.setattr(grounded, "box_masks", box_masks)
+    grounded_params["grounded_sam2"].update(cosine_threshold=1.5, max_objects=4)
+    segmenter = build_segmenter(grounded_params, "cpu")
+    segmenter.detector.detect = detect  # type: ignore[method-assign]
+    ids = _ids(list(segmenter.stream(iter(frames))))
+    if mode == "oracle":
+        assert ids == [[0]] * 10 and segmenter.stats()["id_switches"] == 0
+    else:
+        assert ids[:7] == [[0]] * 7 and ids[7:] == [[0, 1]] * 3
+        assert segmenter.stats()["id_switches"] == 1
 
 
 def test_oversegment_ids_cross_chunks_and_key_frames(
@@ -424,7 +463,7 @@ def test_oversegment_ids_cross_chunks_and_key_frames(
     monkeypatch.setattr(oversegment.Sam2OversegmentSegmenter, "key_masks", key_masks)
     segmenter = build_segmenter(overseg_params, "cpu")  # chunks of 4, key frames every 3
     out = list(segmenter.stream(iter(frames)))
-    assert len(out) == 14 and segmenter.stats["key_frames"] == [0, 3, 6, 9, 12]
+    assert len(out) == 14 and segmenter.trace["key_frames"] == [0, 3, 6, 9, 12]
     ids = _ids(out)
     # "a" is ID 0 everywhere; "b" appears at 5, found by the key frame 6 and tracked back to 5
     assert ids[:5] == [[0]] * 5 and ids[5:] == [[0, 1]] * 9

@@ -43,6 +43,11 @@ class Segmenter(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release models or buffers (optional)."""
 
+    def stats(self) -> dict[str, float]:
+        """Numbers about the last stream that join its per-video statistics (a backend's own,
+        e.g. detection frames and ID switches; none by default)."""
+        return {}
+
 
 def foreground(masks: list[ObjectMask], shape: tuple[int, int]) -> np.ndarray:
     """The union of a frame's object masks, an (H, W) bool array (all False with no objects)."""

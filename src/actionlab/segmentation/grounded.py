@@ -187,6 +187,8 @@ class GroundedSam2Segmenter(Segmenter):
         self.chunk_frames = int(chunk_frames)
         #: detection frames (stream indices) of the last stream, for reports and tests
         self.detection_frames: list[int] = []
+        #: re-detections of the last stream that took a new ID while overlapping a tracked object
+        self.id_switches = 0
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], device: str = "auto") -> GroundedSam2Segmenter:
@@ -221,6 +223,7 @@ class GroundedSam2Segmenter(Segmenter):
         selector = CosineSelector(self.cosine_threshold)
         ids = IdAssigner(iou=self.reid_iou)
         self.detection_frames = []
+        self.id_switches = 0
         carry: tuple[np.ndarray, dict[int, _Object]] | None = None
         pending: list[np.ndarray] = []
         index = 0
@@ -302,6 +305,11 @@ class GroundedSam2Segmenter(Segmenter):
             keep.append(i)
         keep = keep[: self.max_objects]
         assigned = ids.assign([masks[i] for i in keep], tracked)
+        if tracked:  # a new ID where the detection overlaps a tracked object: an ID switch
+            overlaps = iou_matrix([masks[i] for i in keep], list(tracked.values()))
+            self.id_switches += sum(
+                1 for j, oid in enumerate(assigned) if oid not in tracked and overlaps[j].max() > 0
+            )
         current: dict[int, _Object] = {}
         for i, oid in zip(keep, assigned, strict=True):
             prompt = Prompt(self.prompt_type, masks[i], found[i].box)
@@ -312,6 +320,14 @@ class GroundedSam2Segmenter(Segmenter):
                     mask, Prompt("mask", mask), previous[oid].label, previous[oid].score
                 )
         return current
+
+    def stats(self) -> dict[str, float]:
+        """Detection frames, and ID switches: re-detections that overlap a tracked object (IoU
+        above 0) but not by ``reid_iou``, so they took a new ID where the object likely had one."""
+        return {
+            "detection_frames": float(len(self.detection_frames)),
+            "id_switches": float(self.id_switches),
+        }
 
     def close(self) -> None:
         self.detector = None  # type: ignore[assignment]

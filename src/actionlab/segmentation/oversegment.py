@@ -97,8 +97,8 @@ class Sam2OversegmentSegmenter(Segmenter):
             output_mode="binary_mask",
         )
         image_predictor(sam2, self.generator.predictor)
-        #: what the last stream did: key frames segmented, chunks, whether the time budget ran out
-        self.stats: dict[str, Any] = {}
+        #: what the last stream did: key frames segmented, chunks, where the time budget ran out
+        self.trace: dict[str, Any] = {}
 
     @classmethod
     def from_params(
@@ -122,6 +122,15 @@ class Sam2OversegmentSegmenter(Segmenter):
             chunk_frames=params["chunk_frames"],
         )
 
+    def stats(self) -> dict[str, float]:
+        """Key frames segmented and the frame from which the time budget left frames without
+        masks (NaN: it never ran out)."""
+        stop = self.trace.get("out_of_time_at")
+        return {
+            "key_frames": float(len(self.trace.get("key_frames", []))),
+            "out_of_time_at": float("nan") if stop is None else float(stop),
+        }
+
     def close(self) -> None:
         self.generator = None  # type: ignore[assignment]
         self.sam2 = None  # type: ignore[assignment]
@@ -137,7 +146,7 @@ class Sam2OversegmentSegmenter(Segmenter):
 
     def stream(self, frames: Iterable[np.ndarray]) -> Iterator[list[ObjectMask]]:
         start = _clock()
-        self.stats = {"key_frames": [], "chunks": 0, "out_of_time_at": None}
+        self.trace = {"key_frames": [], "chunks": 0, "out_of_time_at": None}
         carry: tuple[np.ndarray, dict[int, np.ndarray]] | None = None
         next_id = [0]
         pending: list[np.ndarray] = []
@@ -161,8 +170,8 @@ class Sam2OversegmentSegmenter(Segmenter):
         start: float,
     ) -> Iterator[list[ObjectMask]]:
         if self.max_seconds is not None and _clock() - start > self.max_seconds:
-            if self.stats["out_of_time_at"] is None:
-                self.stats["out_of_time_at"] = first
+            if self.trace["out_of_time_at"] is None:
+                self.trace["out_of_time_at"] = first
                 logger.warning(
                     "sam2_oversegment.max_seconds_per_video=%s spent: frames from %d on get no masks",
                     self.max_seconds,
@@ -171,7 +180,7 @@ class Sam2OversegmentSegmenter(Segmenter):
             for _ in new:
                 yield []
             return None
-        self.stats["chunks"] += 1
+        self.trace["chunks"] += 1
         return (yield from self._chunk(carry, new, first, next_id))
 
     def _chunk(
@@ -202,7 +211,7 @@ class Sam2OversegmentSegmenter(Segmenter):
                 owner[len(tracks)] = oid
                 tracks.append(Track(key_frame=offset, masks=encode_masks(rows.get(oid, []))))
         for j, k in enumerate(keys):
-            self.stats["key_frames"].append(offset + k)
+            self.trace["key_frames"].append(offset + k)
             masks = self.key_masks(chunk[k])
             if not masks:
                 continue

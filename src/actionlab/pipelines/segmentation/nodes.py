@@ -29,6 +29,8 @@ from actionlab.video.items import load_stored_clip
 logger = logging.getLogger(__name__)
 PLAN_COLUMNS = ["video_id", "path", "label", "split", "group", "clip_key", "clip_frames", "segment_key"]
 STAT_COLUMNS = ["objects", "mean_object_frames", "mean_coverage", "empty_frames", "seconds"]
+#: a backend's own per-clip numbers (``Segmenter.stats``), columns when the backend gives them
+BACKEND_STAT_COLUMNS = ["detection_frames", "id_switches", "key_frames", "out_of_time_at"]
 
 
 def segment_clips(
@@ -59,13 +61,15 @@ def index_segmentation(segmentation_plan: pd.DataFrame, segmented_clips: Partiti
     """The segmented clip index (04_feature) from the items' records: status, the reason of a clip
     that failed (it is retried on the next run) and the per-clip statistics."""
     records = segmented_clips.records(segmentation_plan["segment_key"])
-    status, errors, stats = [], [], {c: [] for c in STAT_COLUMNS}
+    given = {k for record in records.values() if record for k in record}
+    columns = STAT_COLUMNS + [c for c in BACKEND_STAT_COLUMNS if c in given]
+    status, errors, stats = [], [], {c: [] for c in columns}
     for key in segmentation_plan["segment_key"]:
         record = records.get(key)
         status.append(ACCEPTED if record else REJECTED)
         errors.append("" if record else segmented_clips.read_failure(key) or "not segmented")
-        for column in STAT_COLUMNS:
-            stats[column].append(float(record[column]) if record else float("nan"))
+        for column in columns:
+            stats[column].append(float(record.get(column, float("nan"))) if record else float("nan"))
     index = segmentation_plan.assign(status=status, error=errors, **stats)
     if not (index["status"] == ACCEPTED).any():
         raise ValueError(f"No clip could be segmented; first reasons:\n{index['error'].head(5).to_string()}")
@@ -90,7 +94,8 @@ def report_segmentation(
 ) -> tuple[pd.DataFrame, dict[str, Any], Figure, dict[str, MaskVideo]]:
     """Per-clip statistics, MLflow metrics, a contact sheet of overlay frames, and an overlay and a
     background-removed video per reported clip (``segmentation.report_videos``)."""
-    columns = ["video_id", "path", "label", "split", "status", "error", *STAT_COLUMNS]
+    extra = [c for c in BACKEND_STAT_COLUMNS if c in segmentation_index.columns]
+    columns = ["video_id", "path", "label", "split", "status", "error", *STAT_COLUMNS, *extra]
     stats = segmentation_index[columns].reset_index(drop=True)
     ok = stats[stats["status"] == ACCEPTED]
     frames = float(segmentation_index.loc[ok.index, "clip_frames"].sum())
@@ -101,6 +106,8 @@ def report_segmentation(
         "mean_objects": {"value": float(ok["objects"].mean()), "step": 0},
         "frames_per_s": {"value": frames / max(float(ok["seconds"].sum()), 1e-9), "step": 0},
     }
+    if "id_switches" in ok:  # re-detections that took a new ID over a tracked object, all clips
+        metrics["id_switches"] = {"value": float(ok["id_switches"].sum()), "step": 0}
     videos: dict[str, MaskVideo] = {}
     sheet: dict[str, list] = {}
     for row in _report_rows(segmentation_index, params["report_videos"]).itertuples(index=False):
