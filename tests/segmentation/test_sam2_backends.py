@@ -351,6 +351,41 @@ def scene(
     return frames, truth
 
 
+def oracle_grounded(
+    params: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    frames: list[np.ndarray],
+    truth: list[dict[str, np.ndarray]],
+    lag: bool,
+) -> Any:
+    """The grounded backend with oracles for SAM 2's tracking (``oracle_propagate``), the
+    detector (boxes of the true squares, labelled by name) and the image predictor (box masks)."""
+    fake = oracle_propagate(truth, lag=lag)
+    fake.truth_frames.extend(frames)
+    monkeypatch.setattr(grounded, "propagate", fake)
+
+    def detect(frame: np.ndarray, prompt: str) -> list[grounded.Detection]:
+        i = next(k for k, f in enumerate(frames) if np.array_equal(f, frame))
+        out = []
+        for name, mask in truth[i].items():
+            ys, xs = np.nonzero(mask)
+            box = np.asarray([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], float)
+            out.append(grounded.Detection(box, 0.9, name))
+        return out
+
+    def box_masks(model: Any, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        masks = np.zeros((len(boxes), H, W), bool)
+        for j, (x0, y0, x1, y1) in enumerate(np.asarray(boxes, int)):
+            masks[j, y0:y1, x0:x1] = True
+        return masks, np.ones(len(boxes))
+
+    monkeypatch.setattr(grounded, "box_masks", box_masks)
+    params["grounded_sam2"]["max_objects"] = 4
+    segmenter = build_segmenter(params, "cpu")
+    segmenter.detector.detect = detect  # type: ignore[method-assign]
+    return segmenter
+
+
 def _ids(out: list[list[Any]]) -> list[list[int]]:
     return [sorted(m.object_id for m in masks) for masks in out]
 
@@ -360,37 +395,9 @@ def test_grounded_ids_survive_redetections_and_chunks(
     grounded_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     frames, truth = scene(10, jump_at=7, second_from=4) if mode != "cosine" else scene(10)
-    fake = oracle_propagate(truth, lag=mode == "lagging")
-    fake.truth_frames.extend(frames)
-    monkeypatch.setattr(grounded, "propagate", fake)
-
-    # the detector and the image predictor as oracles too: boxes and masks of the true squares
-    def detect(frame: np.ndarray, prompt: str) -> list[grounded.Detection]:
-        i = next(k for k, f in enumerate(frames) if np.array_equal(f, frame))
-        out = []
-        for name, mask in truth[i].items():
-            ys, xs = np.nonzero(mask)
-            out.append(
-                grounded.Detection(
-                    np.asarray([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], float), 0.9, name
-                )
-            )
-        return out
-
-    def box_masks(
-        model: Any, frame: np.ndarray, boxes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        masks = np.zeros((len(boxes), H, W), bool)
-        for j, (x0, y0, x1, y1) in enumerate(np.asarray(boxes, int)):
-            masks[j, y0:y1, x0:x1] = True
-        return masks, np.ones(len(boxes))
-
-    monkeypatch.setattr(grounded, "box_masks", box_masks)
     if mode != "cosine":
         grounded_params["grounded_sam2"].update(cosine_threshold=1.5)  # detect on every frame
-    grounded_params["grounded_sam2"]["max_objects"] = 4
-    segmenter = build_segmenter(grounded_params, "cpu")
-    segmenter.detector.detect = detect  # type: ignore[method-assign]
+    segmenter = oracle_grounded(grounded_params, monkeypatch, frames, truth, mode == "lagging")
     out = list(segmenter.stream(iter(frames)))
     ids = _ids(out)
     if mode == "cosine":  # one detection, then tracked across chunks of 3 (boundaries at 3, 6, 9)
@@ -421,24 +428,8 @@ def test_grounded_counts_id_switches(
     its ID; one stuck on its old place gives the re-detection a new ID that overlaps the stale
     track, which counts as one ID switch."""
     frames, truth = scene(10, jump_at=7, jump=8)
-    fake = oracle_propagate(truth, lag=mode == "lagging")
-    fake.truth_frames.extend(frames)
-    monkeypatch.setattr(grounded, "propagate", fake)
-
-    def detect(frame: np.ndarray, prompt: str) -> list[grounded.Detection]:
-        ys, xs = np.nonzero(truth[next(k for k, f in enumerate(frames) if np.array_equal(f, frame))]["a"])
-        return [grounded.Detection(np.asarray([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], float), 0.9, "a")]
-
-    def box_masks(model: Any, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        masks = np.zeros((len(boxes), H, W), bool)
-        for j, (x0, y0, x1, y1) in enumerate(np.asarray(boxes, int)):
-            masks[j, y0:y1, x0:x1] = True
-        return masks, np.ones(len(boxes))
-
-    monkeypatch.setattr(grounded, "box_masks", box_masks)
-    grounded_params["grounded_sam2"].update(cosine_threshold=1.5, max_objects=4)
-    segmenter = build_segmenter(grounded_params, "cpu")
-    segmenter.detector.detect = detect  # type: ignore[method-assign]
+    grounded_params["grounded_sam2"].update(cosine_threshold=1.5)  # detect on every frame
+    segmenter = oracle_grounded(grounded_params, monkeypatch, frames, truth, mode == "lagging")
     ids = _ids(list(segmenter.stream(iter(frames))))
     if mode == "oracle":
         assert ids == [[0]] * 10 and segmenter.stats()["id_switches"] == 0
