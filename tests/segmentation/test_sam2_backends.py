@@ -328,6 +328,19 @@ def oracle_propagate(truth: list[dict[str, np.ndarray]], lag: bool = False) -> A
     return propagate
 
 
+def use_oracle_tracker(
+    monkeypatch: pytest.MonkeyPatch,
+    module: Any,
+    frames: list[np.ndarray],
+    truth: list[dict[str, np.ndarray]],
+    lag: bool = False,
+) -> None:
+    """``module.propagate`` replaced by ``oracle_propagate`` over ``frames``."""
+    fake = oracle_propagate(truth, lag=lag)
+    fake.truth_frames.extend(frames)
+    monkeypatch.setattr(module, "propagate", fake)
+
+
 def scene(
     n: int,
     *,
@@ -360,9 +373,7 @@ def oracle_grounded(
 ) -> Any:
     """The grounded backend with oracles for SAM 2's tracking (``oracle_propagate``), the
     detector (boxes of the true squares, labelled by name) and the image predictor (box masks)."""
-    fake = oracle_propagate(truth, lag=lag)
-    fake.truth_frames.extend(frames)
-    monkeypatch.setattr(grounded, "propagate", fake)
+    use_oracle_tracker(monkeypatch, grounded, frames, truth, lag)
 
     def detect(frame: np.ndarray, prompt: str) -> list[grounded.Detection]:
         i = next(k for k, f in enumerate(frames) if np.array_equal(f, frame))
@@ -442,9 +453,7 @@ def test_oversegment_ids_cross_chunks_and_key_frames(
     overseg_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frames, truth = scene(14, second_from=5)
-    fake = oracle_propagate(truth)
-    fake.truth_frames.extend(frames)
-    monkeypatch.setattr(oversegment, "propagate", fake)
+    use_oracle_tracker(monkeypatch, oversegment, frames, truth)
     small = square(0, 60, 3)  # 9 px: under min_area
 
     def key_masks(self: Any, frame: np.ndarray) -> list[np.ndarray]:
@@ -468,9 +477,7 @@ def test_oversegment_max_tracks_caps_carried_objects(
     overseg_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frames, truth = scene(8, second_from=0)
-    fake = oracle_propagate(truth)
-    fake.truth_frames.extend(frames)
-    monkeypatch.setattr(oversegment, "propagate", fake)
+    use_oracle_tracker(monkeypatch, oversegment, frames, truth)
     monkeypatch.setattr(
         oversegment.Sam2OversegmentSegmenter,
         "key_masks",
