@@ -29,7 +29,8 @@ class ObjectMask:
 
 
 class Segmenter(ABC):
-    """A segmentation backend, built once per video item from its parameters."""
+    """A segmentation backend, built once per video item from its parameters. A backend may keep
+    statistics of its last stream in a ``stats`` dict (JSON values): they join the item's record."""
 
     #: the backend's name (``segmentation.backend``)
     name: str = ""

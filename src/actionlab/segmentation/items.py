@@ -101,7 +101,7 @@ def segment_item(out: Path | None, *, read: Reader, frames: int, spec: Mapping[s
                     out_frames, out_idx, out_ts = [], [], []
             if out_frames:
                 writer.append(np.stack(out_frames), out_idx, out_ts)
-            stats = dict(getattr(segmenter, "stats", lambda: {})())
+            stats = dict(getattr(segmenter, "stats", None) or {})  # the backend's own, if any
     finally:
         segmenter.close()
     if len(coverage) != frames or pending:
