@@ -1,12 +1,13 @@
 """Throughput and peak memory of the SAM 2 segmentation backends on a synthetic stream.
 
-Random weights (no download): SAM 2 from its packaged config with ``sam2.allow_random``, and for
+Random weights (no download; ``actionlab.segmentation.random_models``, saved once to
+``--work-dir``): a SAM 2 checkpoint of ``sam2.config`` loaded like a real one, and for
 ``grounded_sam2`` a Grounding DINO built from ``GroundingDinoConfig()`` (the architecture of
-IDEA-Research/grounding-dino-tiny; ``--detector tiny`` for the tests' tiny one) saved to
-``--work-dir``. Compute per frame equals the real models' at the same sizes, but how many objects
-random weights find (and so how many are tracked) differs from real weights: the object count is
-printed with the speed. Frames are made one at a time (moving squares on a textured background),
-so peak RSS shows whether the backend's memory grows with the stream's length.
+IDEA-Research/grounding-dino-tiny; ``--detector tiny`` for the tests' tiny one). Compute per
+frame equals the real models' at the same sizes, but how many objects random weights find (and
+so how many are tracked) differs from real weights: the object count is printed with the speed.
+Frames are made one at a time (moving squares on a textured background), so peak RSS shows
+whether the backend's memory grows with the stream's length.
 
     python benchmarks/segmentation_sam2.py --backend sam2_oversegment --frames 60 --input-size 256
     python benchmarks/segmentation_sam2.py --backend grounded_sam2 --frames 300 --image-size 512
@@ -30,9 +31,13 @@ import torch
 import yaml
 
 from actionlab.segmentation.base import build_segmenter
+from actionlab.segmentation.random_models import (
+    DETECTOR_VARIANTS,
+    save_grounding_dino,
+    save_sam2_checkpoint,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "person", "ball", "dog"]
 
 
 def synthetic_frames(n: int, size: int, seed: int = 0) -> Iterator[np.ndarray]:
@@ -51,48 +56,6 @@ def synthetic_frames(n: int, size: int, seed: int = 0) -> Iterator[np.ndarray]:
         yield frame
 
 
-def save_detector(folder: Path, kind: str) -> Path:
-    """A random Grounding DINO and its processor in ``folder`` (built once)."""
-    from transformers import (
-        BertConfig,
-        BertTokenizer,
-        GroundingDinoConfig,
-        GroundingDinoForObjectDetection,
-        GroundingDinoProcessor,
-        SwinConfig,
-    )
-    from transformers.models.grounding_dino.image_processing_grounding_dino import (
-        GroundingDinoImageProcessor,
-    )
-
-    if (folder / "config.json").is_file():
-        return folder
-    torch.manual_seed(0)
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(WORDS)})
-    if kind == "full":  # grounding-dino-tiny's architecture; its processor's default sizes
-        config, images = GroundingDinoConfig(), GroundingDinoImageProcessor()
-    else:
-        backbone = SwinConfig(
-            image_size=128, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1],
-            num_heads=[1, 1, 1, 1], window_size=4, out_indices=[2, 3, 4],
-        )  # fmt: skip
-        text = BertConfig(
-            vocab_size=len(WORDS), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-            intermediate_size=32, max_position_embeddings=64,
-        )  # fmt: skip
-        config = GroundingDinoConfig(
-            backbone_config=backbone, text_config=text, d_model=32, encoder_layers=1,
-            decoder_layers=2, encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
-            decoder_attention_heads=2, num_queries=10, max_text_len=32, encoder_n_points=2,
-            decoder_n_points=2,
-        )  # fmt: skip
-        images = GroundingDinoImageProcessor(size={"shortest_edge": 128, "longest_edge": 128})
-    folder.mkdir(parents=True, exist_ok=True)
-    GroundingDinoForObjectDetection(config).save_pretrained(folder)
-    GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
-    return folder
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["grounded_sam2", "sam2_oversegment"], required=True)
@@ -102,7 +65,7 @@ def main() -> None:
         "--image-size", type=int, default=None, help="SAM 2 internal size; default: conf"
     )
     parser.add_argument("--bf16", choices=["auto", "true", "false"], default=None)
-    parser.add_argument("--detector", choices=["full", "tiny"], default="full")
+    parser.add_argument("--detector", choices=DETECTOR_VARIANTS, default="full")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--work-dir", default="/tmp/segmentation_sam2_bench")
@@ -113,14 +76,16 @@ def main() -> None:
     conf = yaml.safe_load((ROOT / "conf/base/parameters_segmentation.yml").read_text())
     params: dict[str, Any] = copy.deepcopy(conf["segmentation"])
     params["backend"] = args.backend
-    params["sam2"].update(checkpoint=None, allow_random=True)
+    config = params["sam2"]["config"]
+    checkpoint = Path(args.work_dir) / f"sam2_random_{Path(config).stem}.pt"
+    params["sam2"]["checkpoint"] = str(save_sam2_checkpoint(checkpoint, config))
     if args.image_size:
         params["sam2"].update(image_size=args.image_size, cpu_image_size=args.image_size)
     if args.bf16 is not None:
         params["sam2"]["bf16"] = {"true": True, "false": False}.get(args.bf16, "auto")
     if args.backend == "grounded_sam2":
         folder = Path(args.work_dir) / f"gdino_{args.detector}"
-        params["grounded_sam2"]["model_dir"] = str(save_detector(folder, args.detector))
+        params["grounded_sam2"]["model_dir"] = str(save_grounding_dino(folder, args.detector))
     for item in args.set:
         key, value = item.split("=", 1)
         params[args.backend][key] = yaml.safe_load(value)

@@ -87,6 +87,28 @@ def test_segment_item_stores_filled_frames_and_masks_window_by_window(tmp_path, 
     assert record["mean_object_frames"] == pytest.approx(masks.groupby("object_id")["frame"].nunique().mean())
 
 
+def test_a_backends_own_stats_join_the_record(tmp_path, monkeypatch, segmentation_params):
+    class Counting(BrightSegmenter):  # numbers of its own, as the SAM 2 backends have
+        def stream(self, frames: Iterable[np.ndarray]) -> Iterator[list[ObjectMask]]:
+            self.seen, self.keys = 0, []
+            for k, objects in enumerate(super().stream(frames)):
+                self.seen += 1
+                self.keys += [k] if k % 4 == 0 else []
+                yield objects
+
+        def stats(self) -> dict[str, float]:
+            return {"frames_seen": float(self.seen), "key_frames": float(len(self.keys))}
+
+    store, frames = _clip(tmp_path, n=9)
+    monkeypatch.setattr(seg_items, "build_segmenter", lambda params, device="cpu": Counting())
+    record = segment_item(tmp_path / "seg.h5", read=partial(load_stored_clip, store, "c"), frames=len(frames),
+                          spec={"params": segmentation_params, "device": "cpu"})  # fmt: skip
+    assert record["frames_seen"] == 9 and record["key_frames"] == 3
+    store = PartitionStore(tmp_path / "items", ".h5")
+    store.write_record("k", record)  # the record store takes it (JSON)
+    assert store.read_record("k")["key_frames"] == 3
+
+
 def test_a_backend_that_skips_a_frame_fails_the_item(tmp_path, monkeypatch, segmentation_params):
     store, frames = _clip(tmp_path, n=6)
     monkeypatch.setattr(seg_items, "build_segmenter", lambda params, device="cpu": BrightSegmenter(drop_last=True))

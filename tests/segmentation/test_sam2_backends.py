@@ -1,6 +1,7 @@
-"""The SAM 2 backends ``grounded_sam2`` and ``sam2_oversegment``: their real code paths with tiny
-randomly initialised models (SAM 2 hiera-tiny from its packaged config at 128 px, no checkpoint;
-a tiny Grounding DINO saved to a folder and loaded with ``from_pretrained(local_files_only=True)``),
+"""The SAM 2 backends ``grounded_sam2`` and ``sam2_oversegment``: their real code paths with random
+models (``actionlab.segmentation.random_models``: a SAM 2 hiera-tiny checkpoint of random weights
+loaded at 128 px; a tiny Grounding DINO saved to a folder and loaded with
+``from_pretrained(local_files_only=True)``),
 and their ID logic on hand-made masks. Random weights cannot track, so ID stability through the
 backends is also checked with an oracle tracker standing in for SAM 2's propagation."""
 
@@ -19,8 +20,6 @@ from actionlab.segmentation.base import build_segmenter
 from actionlab.segmentation.ids import IdAssigner, iou_matrix
 from actionlab.segmentation.masks import encode_masks
 from actionlab.segmentation.tracks import Track, track_groups
-
-from .tiny_models import save_tiny_grounding_dino, tiny_sam2_params
 
 H, W = 72, 96
 
@@ -65,18 +64,24 @@ def run_counting(segmenter: Any, frames: list[np.ndarray]) -> tuple[list[list[An
     return out, lookahead
 
 
-@pytest.fixture(scope="module")
-def detector_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_grounding_dino(tmp_path_factory.mktemp("gdino") / "tiny")
+@pytest.fixture
+def sam2_params(segmentation_params: dict[str, Any], sam2_checkpoint: Path) -> dict[str, Any]:
+    """The ``segmentation`` parameters with SAM 2 from the random checkpoint at 128 px on CPU, fp32."""
+    params = segmentation_params
+    params["device"] = "cpu"
+    params["sam2"].update(
+        checkpoint=str(sam2_checkpoint), image_size=128, cpu_image_size=128, bf16=False
+    )
+    return params
 
 
 @pytest.fixture
-def grounded_params(segmentation_params: dict[str, Any], detector_dir: Path) -> dict[str, Any]:
-    params = tiny_sam2_params(segmentation_params)
+def grounded_params(sam2_params: dict[str, Any], tiny_detector_dir: Path) -> dict[str, Any]:
+    params = sam2_params
     params["backend"] = "grounded_sam2"
     params["chunk_frames"] = 3
     params["grounded_sam2"].update(
-        model_dir=str(detector_dir),
+        model_dir=str(tiny_detector_dir),
         box_threshold=0.0,
         text_threshold=0.0,
         max_objects=2,
@@ -86,8 +91,8 @@ def grounded_params(segmentation_params: dict[str, Any], detector_dir: Path) -> 
 
 
 @pytest.fixture
-def overseg_params(segmentation_params: dict[str, Any]) -> dict[str, Any]:
-    params = tiny_sam2_params(segmentation_params)
+def overseg_params(sam2_params: dict[str, Any]) -> dict[str, Any]:
+    params = sam2_params
     params["backend"] = "sam2_oversegment"
     params["chunk_frames"] = 4
     params["sam2_oversegment"].update(
@@ -152,7 +157,8 @@ def test_missing_checkpoint_config_and_detector_fail_at_build(
     grounded_params: dict[str, Any], tmp_path: Path
 ) -> None:
     params = grounded_params
-    params["sam2"]["allow_random"] = False
+    checkpoint = params["sam2"]["checkpoint"]
+    params["sam2"]["checkpoint"] = None
     with pytest.raises(
         FileNotFoundError, match=r"sam2\.checkpoint is not set.*sam2\.1_hiera_tiny\.pt"
     ):
@@ -160,7 +166,7 @@ def test_missing_checkpoint_config_and_detector_fail_at_build(
     params["sam2"]["checkpoint"] = str(tmp_path / "nowhere.pt")
     with pytest.raises(FileNotFoundError, match=r"sam2\.checkpoint=.*nowhere\.pt.*download"):
         build_segmenter(params, "cpu")
-    params["sam2"].update(checkpoint=None, allow_random=True, config="configs/sam2.1/no_such.yaml")
+    params["sam2"].update(checkpoint=checkpoint, config="configs/sam2.1/no_such.yaml")
     with pytest.raises(FileNotFoundError, match=r"sam2\.config="):
         build_segmenter({**params, "backend": "sam2_oversegment"}, "cpu")
     params["sam2"]["config"] = "configs/sam2.1/sam2.1_hiera_t.yaml"
@@ -504,3 +510,19 @@ def test_box_masks_in_batches_and_box_nms(overseg_params: dict[str, Any]) -> Non
     found.append(grounded.Detection(np.asarray([60, 40, 90, 70], np.float32), 0.5, "b"))
     kept = grounded._box_nms(found, 0.8)
     assert [d.label for d in kept] == ["a"] * len(kept[:-1]) + ["b"] and 1 < len(kept) < 21
+
+
+def test_random_checkpoint_loads_through_the_checkpoint_path_at_a_reduced_size(
+    sam2_params: dict[str, Any], sam2_checkpoint: Path, tmp_path: Path
+) -> None:
+    saved = torch.load(sam2_checkpoint, map_location="cpu", weights_only=True)["model"]
+    model = sam2_models.load_sam2(sam2_params["sam2"], "cpu")  # built at 128 px, saved at 1024
+    assert model.image_size == 128
+    loaded = model.predictor.state_dict()
+    assert loaded.keys() == saved.keys()
+    assert all(torch.equal(loaded[k], saved[k]) for k in saved)  # the file's weights, not an init
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"model": {"not_sam2.weight": torch.zeros(1)}}, wrong)
+    sam2_params["sam2"]["checkpoint"] = str(wrong)
+    with pytest.raises(ValueError, match=r"does not fit sam2\.config.*missing.*unexpected"):
+        sam2_models.load_sam2(sam2_params["sam2"], "cpu")

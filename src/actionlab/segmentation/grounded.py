@@ -122,7 +122,13 @@ class GroundingDino:
         scores = result["scores"].float().cpu().numpy()
         labels = result["text_labels"] if "text_labels" in result else result["labels"]
         order = np.argsort(-scores, kind="stable")
-        return [Detection(boxes[i], float(scores[i]), str(labels[i])) for i in order]
+        return [Detection(boxes[i], float(scores[i]), self._phrase(labels[i])) for i in order]
+
+    def _phrase(self, label: Any) -> str:
+        """A label phrase without the tokenizer's special tokens (the post-processing keeps any
+        token above ``text_threshold``, the end-of-text ``[SEP]`` too)."""
+        special = set(self.processor.tokenizer.all_special_tokens)
+        return " ".join(w for w in str(label).split() if w not in special)
 
 
 def _box_nms(found: list[Detection], iou: float) -> list[Detection]:

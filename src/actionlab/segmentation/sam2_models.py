@@ -1,9 +1,9 @@
 """SAM 2 shared by the ``grounded_sam2`` and ``sam2_oversegment`` backends (no kedro).
 
 * :func:`load_sam2` builds one ``SAM2VideoPredictor`` from a packaged config (or a YAML file)
-  and an optional checkpoint, with hydra overrides for a reduced internal image size (the memory
-  attention's RoPE feature sizes follow it), on the device of the ``segmentation.device``
-  parameter. The same model also serves the image predictor and the automatic mask generator.
+  and a checkpoint (``{"model": state_dict}``), with hydra overrides for a reduced internal
+  image size (the memory attention's RoPE feature sizes follow it), on the device of the
+  ``segmentation.device`` parameter. The same model also serves the image predictor and the automatic mask generator.
 * :func:`chunk_state` builds the video predictor's inference state from an in-memory list of
   frames (SAM 2's own ``init_state`` reads a whole video from disk and keeps every frame), and
   :func:`propagate` runs the predictor over such a chunk from mask, box or point prompts.
@@ -74,12 +74,10 @@ def resolve_config(config: str) -> Path:
     )
 
 
-def check_checkpoint(checkpoint: str | None, allow_random: bool) -> Path | None:
-    """The checkpoint path of ``sam2.checkpoint``; a missing one is an error naming the
-    parameter and what to download, unless ``sam2.allow_random`` (random weights, tests only)."""
+def check_checkpoint(checkpoint: str | None) -> Path:
+    """The checkpoint path of ``sam2.checkpoint``; a missing one is an error naming the parameter
+    and what to download."""
     if checkpoint in (None, ""):
-        if allow_random:
-            return None
         raise FileNotFoundError(
             "sam2.checkpoint is not set: download a SAM 2.1 checkpoint (e.g. "
             f"{CHECKPOINT_URL}sam2.1_hiera_tiny.pt, with sam2.config "
@@ -142,34 +140,41 @@ class Sam2Model:
     offload_state_to_cpu: bool
 
 
-def load_sam2(sam2_params: Mapping[str, Any], device: str | torch.device) -> Sam2Model:
-    """Build SAM 2 from ``segmentation.sam2`` (config, checkpoint, image sizes, allow_random,
-    bf16, offload_state_to_cpu) on ``device`` ("auto" = CUDA when present). Missing files fail
-    here, naming the parameter."""
+def build_model(config: Path, image_size: int | None = None, fill_hole_area: int = 0) -> torch.nn.Module:
+    """A ``SAM2VideoPredictor`` with random weights from the config file ``config``, at
+    ``image_size`` (None: the config's own); its parameters' names and shapes do not depend on
+    the image size, so one checkpoint serves every size."""
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
+    cfg = OmegaConf.load(config)
+    size = int(cfg.model.image_size) if image_size is None else int(image_size)
+    for key, value in size_overrides(size, fill_hole_area).items():
+        OmegaConf.update(cfg, key, value, force_add=True)
+    OmegaConf.resolve(cfg)
+    return instantiate(cfg.model, _recursive_=True)
+
+
+def load_sam2(sam2_params: Mapping[str, Any], device: str | torch.device) -> Sam2Model:
+    """Build SAM 2 from ``segmentation.sam2`` (config, checkpoint, image sizes, bf16,
+    offload_state_to_cpu) on ``device`` ("auto" = CUDA when present). Missing files fail here,
+    naming the parameter."""
     config = resolve_config(sam2_params["config"])
-    checkpoint = check_checkpoint(sam2_params["checkpoint"], bool(sam2_params["allow_random"]))
+    checkpoint = check_checkpoint(sam2_params["checkpoint"])
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     size = image_size_for(sam2_params, dev)
     fill = int(sam2_params["fill_hole_area"])
     if fill > 0 and not has_sam2_extension():
         _warn_no_extension_once()
         fill = 0
-    cfg = OmegaConf.load(config)
-    for key, value in size_overrides(size, fill).items():
-        OmegaConf.update(cfg, key, value, force_add=True)
-    OmegaConf.resolve(cfg)
-    model = instantiate(cfg.model, _recursive_=True)
-    if checkpoint is not None:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        missing, unexpected = model.load_state_dict(state.get("model", state), strict=False)
-        if missing or unexpected:
-            raise ValueError(
-                f"sam2.checkpoint={str(checkpoint)!r} does not fit sam2.config={sam2_params['config']!r}: "
-                f"missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
-            )
+    model = build_model(config, size, fill)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    missing, unexpected = model.load_state_dict(state.get("model", state), strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"sam2.checkpoint={str(checkpoint)!r} does not fit sam2.config={sam2_params['config']!r}: "
+            f"missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
+        )
     model = model.to(dev).eval()
     _quiet_progress_bars()
     bf16 = sam2_params["bf16"]
