@@ -7,6 +7,8 @@ backends is also checked with an oracle tracker standing in for SAM 2's propagat
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -526,3 +528,33 @@ def test_random_checkpoint_loads_through_the_checkpoint_path_at_a_reduced_size(
     sam2_params["sam2"]["checkpoint"] = str(wrong)
     with pytest.raises(ValueError, match=r"does not fit sam2\.config.*missing.*unexpected"):
         sam2_models.load_sam2(sam2_params["sam2"], "cpu")
+
+
+def test_models_are_reused_until_a_setting_or_weight_file_changes(
+    grounded_params: dict[str, Any], sam2_checkpoint: Path, tmp_path: Path
+) -> None:
+    """One video's item after another loads SAM 2 and the detector once per process; a new image
+    size, a replaced checkpoint or a replaced detector file loads them again."""
+    checkpoint = tmp_path / "sam2.pt"
+    shutil.copy(sam2_checkpoint, checkpoint)
+    detector = tmp_path / "detector"
+    shutil.copytree(grounded_params["grounded_sam2"]["model_dir"], detector)
+    grounded_params["sam2"]["checkpoint"] = str(checkpoint)
+    grounded_params["grounded_sam2"]["model_dir"] = str(detector)
+    first = build_segmenter(grounded_params, "cpu")
+    again = build_segmenter(grounded_params, "cpu")
+    assert again.sam2.predictor is first.sam2.predictor
+    assert again.detector.model is first.detector.model
+    first.close()  # closing a segmenter does not unload what the next one reuses
+    assert build_segmenter(grounded_params, "cpu").sam2.predictor is again.sam2.predictor
+
+    grounded_params["sam2"]["cpu_image_size"] = 96
+    smaller = build_segmenter(grounded_params, "cpu")
+    assert smaller.sam2.predictor is not again.sam2.predictor and smaller.sam2.image_size == 96
+    assert smaller.detector.model is again.detector.model
+
+    torch.save({"model": smaller.sam2.predictor.state_dict()}, checkpoint)  # replaced in place
+    assert build_segmenter(grounded_params, "cpu").sam2.predictor is not smaller.sam2.predictor
+    config = detector / "config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
+    assert build_segmenter(grounded_params, "cpu").detector.model is not smaller.detector.model

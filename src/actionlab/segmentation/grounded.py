@@ -33,8 +33,10 @@ from actionlab.segmentation.sam2_models import (
     Prompt,
     Sam2Model,
     box_masks,
+    files_signature,
     load_sam2,
     propagate,
+    reuse_model,
 )
 from actionlab.video.sampling import CosineSelector
 
@@ -79,14 +81,18 @@ class GroundingDino:
     ) -> None:
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
+        def load() -> tuple[Any, Any]:
+            processor = AutoProcessor.from_pretrained(str(model_dir), local_files_only=True)
+            model = AutoModelForZeroShotObjectDetection.from_pretrained(
+                str(model_dir), local_files_only=True
+            )
+            return processor, model.to(device).eval()
+
         self.device = device
         self.box_threshold = float(box_threshold)
         self.text_threshold = float(text_threshold)
-        self.processor = AutoProcessor.from_pretrained(str(model_dir), local_files_only=True)
-        model = AutoModelForZeroShotObjectDetection.from_pretrained(
-            str(model_dir), local_files_only=True
-        )
-        self.model = model.to(device).eval()
+        key = (files_signature(Path(model_dir)), str(device))
+        self.processor, self.model = reuse_model("grounding_dino", key, load)
 
     @staticmethod
     def check_dir(model_dir: str | Path | None) -> Path:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -155,10 +155,50 @@ def build_model(config: Path, image_size: int | None = None, fill_hole_area: int
     return instantiate(cfg.model, _recursive_=True)
 
 
+#: the models loaded in this process, one per kind ("sam2", "grounding_dino"), with their key
+_LOADED: dict[str, tuple[tuple, Any]] = {}
+
+
+def files_signature(path: Path) -> tuple:
+    """(path, size, modification time) of a weights file or of every file in a weights folder:
+    it changes when a file is replaced."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+
+
+def reuse_model(kind: str, key: tuple, load: Callable[[], Any]) -> Any:
+    """What ``load()`` returns, kept in this process for the next call of the same ``kind`` and
+    ``key``: a worker segments video after video with the models it loaded for the first
+    instead of reading the weights again. One model per kind is held (a new key frees the old)."""
+    held = _LOADED.get(kind)
+    if held is not None and held[0] == key:
+        return held[1]
+    _LOADED.pop(kind, None)
+    model = load()
+    _LOADED[kind] = (key, model)
+    return model
+
+
+def _load_weights(
+    config: Path, checkpoint: Path, *, size: int, fill: int, dev: torch.device, name: str
+) -> Any:
+    """SAM 2 from ``config`` at ``size`` with the weights of ``checkpoint``, on ``dev``."""
+    model = build_model(config, size, fill)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    missing, unexpected = model.load_state_dict(state.get("model", state), strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"sam2.checkpoint={str(checkpoint)!r} does not fit sam2.config={name!r}: "
+            f"missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
+        )
+    return model.to(dev).eval()
+
+
 def load_sam2(sam2_params: Mapping[str, Any], device: str | torch.device) -> Sam2Model:
     """Build SAM 2 from ``segmentation.sam2`` (config, checkpoint, image sizes, bf16,
-    offload_state_to_cpu) on ``device`` ("auto" = CUDA when present). Missing files fail here,
-    naming the parameter."""
+    offload_state_to_cpu) on ``device`` ("auto" = CUDA when present), or reuse the one this
+    process loaded with the same settings and checkpoint file. Missing files fail here, naming
+    the parameter."""
     config = resolve_config(sam2_params["config"])
     checkpoint = check_checkpoint(sam2_params["checkpoint"])
     dev = device if isinstance(device, torch.device) else resolve_device(device)
@@ -167,15 +207,9 @@ def load_sam2(sam2_params: Mapping[str, Any], device: str | torch.device) -> Sam
     if fill > 0 and not has_sam2_extension():
         _warn_no_extension_once()
         fill = 0
-    model = build_model(config, size, fill)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    missing, unexpected = model.load_state_dict(state.get("model", state), strict=False)
-    if missing or unexpected:
-        raise ValueError(
-            f"sam2.checkpoint={str(checkpoint)!r} does not fit sam2.config={sam2_params['config']!r}: "
-            f"missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
-        )
-    model = model.to(dev).eval()
+    key = (str(config), files_signature(checkpoint), size, fill, str(dev))
+    name = str(sam2_params["config"])
+    model = reuse_model("sam2", key, lambda: _load_weights(config, checkpoint, size=size, fill=fill, dev=dev, name=name))
     _quiet_progress_bars()
     bf16 = sam2_params["bf16"]
     bf16 = dev.type == "cuda" if bf16 == "auto" else bool(bf16)
