@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import resource
 import time
 from collections.abc import Iterator
@@ -98,11 +99,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sam2 = segmenter.sam2
-    extra = (
-        {"detection_frames": len(segmenter.detection_frames)}
-        if args.backend == "grounded_sam2"
-        else {"key_frames": len(segmenter.stats["key_frames"])}
-    )
+    extra = {k: None if math.isnan(v) else v for k, v in segmenter.stats().items()}
     print(json.dumps({
         "backend": args.backend, "frames": frames, "fps": round(frames / seconds, 3),
         "seconds": round(seconds, 1), "objects_per_frame": round(objects / max(frames, 1), 2),

@@ -558,3 +558,30 @@ def test_models_are_reused_until_a_setting_or_weight_file_changes(
     config = detector / "config.json"
     os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
     assert build_segmenter(grounded_params, "cpu").detector.model is not smaller.detector.model
+
+
+def test_detector_size_sets_grounding_dinos_input_and_boxes_stay_in_frame_pixels(
+    grounded_params: dict[str, Any],
+) -> None:
+    segmenter = build_segmenter(grounded_params, "cpu")
+    seen: list[tuple[int, ...]] = []
+    model = segmenter.detector.model
+    hook = model.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(tuple(kwargs["pixel_values"].shape)), with_kwargs=True
+    )
+    try:
+        frame = video(1)[0]  # 72 x 96
+        default = segmenter.detector.detect(frame, "person.")
+        segmenter.detector.size = {"shortest_edge": 64, "longest_edge": 106}
+        small = segmenter.detector.detect(frame, "person.")
+    finally:
+        hook.remove()
+    # the processor's own size (its long side capped at 128 for the tiny one), then short side 64
+    assert seen == [(1, 3, 96, 128), (1, 3, 64, 85)]
+    for found in (default, small):
+        assert found and all(0 <= d.box[0] <= d.box[2] <= W and 0 <= d.box[1] <= d.box[3] <= H for d in found)
+    grounded_params["grounded_sam2"]["detector_size"] = 16
+    with pytest.raises(ValueError, match=r"grounded_sam2\.detector_size=16"):
+        build_segmenter(grounded_params, "cpu")
+    grounded_params["grounded_sam2"]["detector_size"] = 64
+    assert build_segmenter(grounded_params, "cpu").detector.size == {"shortest_edge": 64, "longest_edge": 106}

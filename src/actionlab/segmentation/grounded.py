@@ -78,8 +78,17 @@ class GroundingDino:
         device: torch.device,
         box_threshold: float,
         text_threshold: float,
+        size: int | None = None,
     ) -> None:
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 32):
+            raise ValueError(
+                f"grounded_sam2.detector_size={size!r}: expected an int >= 32 (px) or null (the "
+                "processor's own size, 800)"
+            )
+        #: the detector's input size (shortest edge; the long side at most 5/3 of it) or None
+        self.size = None if size is None else {"shortest_edge": size, "longest_edge": size * 5 // 3}
 
         def load() -> tuple[Any, Any]:
             processor = AutoProcessor.from_pretrained(str(model_dir), local_files_only=True)
@@ -114,7 +123,9 @@ class GroundingDino:
     def detect(self, frame: np.ndarray, prompt: str) -> list[Detection]:
         """Detections of ``prompt`` on one (H, W, 3) uint8 RGB frame, best first."""
         height, width = frame.shape[:2]
-        inputs = self.processor(images=frame, text=prompt, return_tensors="pt").to(self.device)
+        sizes = {} if self.size is None else {"size": self.size}
+        inputs = self.processor(images=frame, text=prompt, return_tensors="pt", **sizes)
+        inputs = inputs.to(self.device)
         outputs = self.model(**inputs)
         result = self.processor.post_process_grounded_object_detection(
             outputs,
@@ -214,6 +225,7 @@ class GroundedSam2Segmenter(Segmenter):
             device=dev,
             box_threshold=own["box_threshold"],
             text_threshold=own["text_threshold"],
+            size=own["detector_size"],
         )
         return cls(
             sam2=sam2,
