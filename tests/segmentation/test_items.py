@@ -131,9 +131,20 @@ def test_the_key_changes_with_the_backend_settings_and_the_weights_content(tmp_p
     assert segmentation_hash({**segmentation_params, "background": 9}) != base
     weights = tmp_path / "sam2.pt"
     weights.write_bytes(b"one")
-    params = {**segmentation_params, "backend": "sam2_oversegment", "sam2": {"checkpoint": str(weights)}}
+    sam2 = {**segmentation_params["sam2"], "checkpoint": str(weights)}  # 1024 px; 512 on CPU
+    params = {**segmentation_params, "backend": "sam2_oversegment", "sam2": sam2}
     first = segmentation_hash(params)
     weights.write_bytes(b"two")
     assert segmentation_hash(params) != first
+    # SAM 2 at 512 px on a CPU, at 1024 px with bf16 on a GPU: keyed apart, and the kept
+    # parameters (the lineage a new video is segmented by) say how they ran
+    assert segmentation_hash(params, "cuda") != segmentation_hash(params, "cpu")
+    assert segmentation_hash(params, "cuda:1") == segmentation_hash(params, "cuda")
+    on_cpu, on_gpu = seg_items.segmentation_params(params, "cpu"), seg_items.segmentation_params(params, "cuda")
+    assert (on_cpu["sam2"]["image_size"], on_cpu["sam2"]["cpu_image_size"], on_cpu["sam2"]["bf16"]) == (512, 512, False)
+    assert (on_gpu["sam2"]["image_size"], on_gpu["sam2"]["cpu_image_size"], on_gpu["sam2"]["bf16"]) == (1024, 1024, True)
+    equal = {**params, "sam2": {**sam2, "cpu_image_size": None, "bf16": False}}  # 1024 everywhere
+    assert segmentation_hash(equal, "cuda") == segmentation_hash(equal, "cpu")
+    assert segmentation_hash(segmentation_params, "cuda") == base  # motion: no device in its masks
     with pytest.raises(ValueError, match="segmentation.backend='nope'"):
         segmentation_hash({**segmentation_params, "backend": "nope"})

@@ -414,8 +414,9 @@ def test_grounded_ids_survive_redetections_and_chunks(
     grounded_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     frames, truth = scene(10, jump_at=7, second_from=4) if mode != "cosine" else scene(10)
-    if mode != "cosine":
-        grounded_params["grounded_sam2"].update(cosine_threshold=1.5)  # detect on every frame
+    # every frame a detection frame; or (cosine) only where the frame's mean-removed cosine with
+    # the last detection frame falls below 0.5 ("a" moves 9 px in 10 frames: never)
+    grounded_params["grounded_sam2"].update(cosine_threshold=0.5 if mode == "cosine" else 1.5)
     segmenter = oracle_grounded(grounded_params, monkeypatch, frames, truth, mode == "lagging")
     out = list(segmenter.stream(iter(frames)))
     ids = _ids(out)
@@ -445,7 +446,8 @@ def test_grounded_counts_id_switches(
 ) -> None:
     """"a" jumps 9 px at frame 7 (IoU 0.45 with where it was): a tracker that follows it keeps
     its ID; one stuck on its old place gives the re-detection a new ID that overlaps the stale
-    track, which counts as one ID switch."""
+    track, which counts as one ID switch, and the stale track (62% under the new detection)
+    ends there instead of lingering as a duplicate."""
     frames, truth = scene(10, jump_at=7, jump=8)
     grounded_params["grounded_sam2"].update(cosine_threshold=1.5)  # detect on every frame
     segmenter = oracle_grounded(grounded_params, monkeypatch, frames, truth, mode == "lagging")
@@ -453,7 +455,7 @@ def test_grounded_counts_id_switches(
     if mode == "oracle":
         assert ids == [[0]] * 10 and segmenter.stats()["id_switches"] == 0
     else:
-        assert ids[:7] == [[0]] * 7 and ids[7:] == [[0, 1]] * 3
+        assert ids[:7] == [[0]] * 7 and ids[7:] == [[1]] * 3
         assert segmenter.stats()["id_switches"] == 1
 
 
@@ -585,3 +587,22 @@ def test_detector_size_sets_grounding_dinos_input_and_boxes_stay_in_frame_pixels
         build_segmenter(grounded_params, "cpu")
     grounded_params["grounded_sam2"]["detector_size"] = 64
     assert build_segmenter(grounded_params, "cpu").detector.size == {"shortest_edge": 64, "longest_edge": 106}
+
+
+@pytest.mark.parametrize(("threshold", "every", "expected"), [
+    (0.5, None, [0]),  # the square's 1 px steps never drop the mean-removed cosine below 0.5
+    (0.5, 4, [0, 4, 8]),  # ... but redetect_every forces a detection every 4 frames
+    (0.9, None, [0, 3, 6, 9]),  # at 0.9 a 3 px shift of the square is a new scene
+])  # fmt: skip
+def test_detection_frames_from_cosine_sampling_and_redetect_every(
+    grounded_params: dict[str, Any], monkeypatch: pytest.MonkeyPatch, threshold: float,
+    every: int | None, expected: list[int],
+) -> None:  # fmt: skip
+    frames, truth = scene(10)
+    grounded_params["grounded_sam2"].update(cosine_threshold=threshold, redetect_every=every)
+    segmenter = oracle_grounded(grounded_params, monkeypatch, frames, truth, lag=False)
+    assert _ids(list(segmenter.stream(iter(frames)))) == [[0]] * 10
+    assert segmenter.detection_frames == expected
+    grounded_params["grounded_sam2"]["redetect_every"] = 0
+    with pytest.raises(ValueError, match=r"grounded_sam2\.redetect_every=0"):
+        build_segmenter(grounded_params, "cpu")

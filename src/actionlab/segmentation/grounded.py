@@ -186,6 +186,7 @@ class GroundedSam2Segmenter(Segmenter):
         prompt_type: str,
         cosine_threshold: float,
         cosine_size: int,
+        redetect_every: int | None,
         reid_iou: float,
         max_objects: int,
         min_area: int,
@@ -197,6 +198,11 @@ class GroundedSam2Segmenter(Segmenter):
             )
         if int(chunk_frames) < 1:
             raise ValueError(f"segmentation.chunk_frames: expected an int >= 1, got {chunk_frames}")
+        if redetect_every is not None and (isinstance(redetect_every, bool) or int(redetect_every) < 1):
+            raise ValueError(
+                f"grounded_sam2.redetect_every={redetect_every!r}: expected an int >= 1 (frames) or null"
+            )
+        self.redetect_every = None if redetect_every is None else int(redetect_every)
         self.sam2 = sam2
         self.detector = detector
         self.prompt = normalise_prompt(prompt)
@@ -234,6 +240,7 @@ class GroundedSam2Segmenter(Segmenter):
             prompt_type=own["prompt_type"],
             cosine_threshold=own["cosine_threshold"],
             cosine_size=own["cosine_size"],
+            redetect_every=own["redetect_every"],
             reid_iou=own["reid_iou"],
             max_objects=own["max_objects"],
             min_area=own["min_area"],
@@ -241,7 +248,11 @@ class GroundedSam2Segmenter(Segmenter):
         )
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
-        return cv2.resize(frame, (self.cosine_size, self.cosine_size), interpolation=cv2.INTER_AREA)
+        """The frame as cosine sampling compares it: small, and its mean removed (the cosine of
+        raw pixels, all positive, stays near 1 between very different frames)."""
+        small = cv2.resize(frame, (self.cosine_size, self.cosine_size), interpolation=cv2.INTER_AREA)
+        small = small.astype(np.float32)
+        return small - small.mean()
 
     def stream(self, frames: Iterable[np.ndarray]) -> Iterator[list[ObjectMask]]:
         selector = CosineSelector(self.cosine_threshold)
@@ -254,6 +265,8 @@ class GroundedSam2Segmenter(Segmenter):
         for item in frames:
             frame = np.asarray(item)
             detect = selector.offer(self._small(frame))
+            last = self.detection_frames[-1] if self.detection_frames else 0
+            detect = detect or (self.redetect_every is not None and index - last >= self.redetect_every)
             if detect:
                 self.detection_frames.append(index)
             index += 1
@@ -314,7 +327,7 @@ class GroundedSam2Segmenter(Segmenter):
         ids: IdAssigner,
     ) -> dict[int, _Object]:
         """A detection frame's objects: new detections (with matched or new IDs) and the tracked
-        objects no detection matched."""
+        objects no detection matched or covers for the most part."""
         found = _box_nms(self.detector.detect(frame, self.prompt), self.reid_iou)
         found = found[: 2 * self.max_objects]  # masks for a few more than kept: some are dropped
         masks, _ = box_masks(
@@ -338,8 +351,14 @@ class GroundedSam2Segmenter(Segmenter):
         for i, oid in zip(keep, assigned, strict=True):
             prompt = Prompt(self.prompt_type, masks[i], found[i].box)
             current[oid] = _Object(masks[i], prompt, found[i].label, found[i].score)
-        for oid, mask in tracked.items():
-            if oid not in current and len(current) < self.max_objects:
+        detected = np.zeros(frame.shape[:2], bool)
+        for obj in current.values():
+            detected |= obj.mask
+        for oid, mask in tracked.items():  # tracked objects no detection matched go on, unless
+            # a detection (with a new ID) covers most of them: then they were re-detected as it
+            if oid in current or (mask & detected).sum() > 0.5 * mask.sum():
+                continue
+            if len(current) < self.max_objects:
                 current[oid] = _Object(
                     mask, Prompt("mask", mask), previous[oid].label, previous[oid].score
                 )

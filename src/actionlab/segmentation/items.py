@@ -27,8 +27,7 @@ from actionlab.segmentation.base import build_segmenter, foreground
 from actionlab.segmentation.masks import MASK_COLUMNS, encode_masks
 from actionlab.video.clipfile import ClipWriter
 
-SEGMENTATION_VERSION = "1"  # bump when a backend's output for the same parameters changes
-SEGMENT_SUFFIX = ".h5"
+SEGMENTATION_VERSION = "2"  # bump when a backend's output for the same parameters changes
 #: the parameter sections each backend reads (besides backend, chunk_frames and background)
 SECTIONS = {"motion": ("motion",), "grounded_sam2": ("sam2", "grounded_sam2"), "sam2_oversegment": ("sam2", "sam2_oversegment")}
 #: parameters that name weights: their files' content goes into the cache key
@@ -37,20 +36,33 @@ WEIGHT_PATHS = (("sam2", "checkpoint"), ("grounded_sam2", "model_dir"))
 Reader = Callable[[int, int], Mapping[str, np.ndarray]]
 
 
-def segmentation_params(params: Mapping[str, Any]) -> dict[str, Any]:
+def segmentation_params(params: Mapping[str, Any], device: str = "cpu") -> dict[str, Any]:
     """The part of the ``segmentation`` parameters that changes the masks: the backend, its
-    sections, the chunk length (propagation restarts at chunk boundaries) and the fill value."""
+    sections, the chunk length (propagation restarts at chunk boundaries) and the fill value.
+    For the SAM 2 backends, ``sam2``'s image size and bf16 are those it runs with on ``device``
+    (a CPU runs at ``cpu_image_size``): masks made at another size are keyed apart, and a new
+    video is segmented (on any device) at the size of the training clips."""
     backend = params["backend"]
     if backend not in SECTIONS:
         raise ValueError(f"segmentation.backend={backend!r}: expected one of {', '.join(SECTIONS)}")
     used = {k: params[k] for k in ("backend", "chunk_frames", "background")}
-    return used | {s: dict(params.get(s) or {}) for s in SECTIONS[backend]}
+    used |= {s: dict(params.get(s) or {}) for s in SECTIONS[backend]}
+    if "sam2" in used:
+        import torch
+
+        from actionlab.segmentation.sam2_models import bf16_for, image_size_for
+
+        dev = torch.device(device)
+        size = image_size_for(used["sam2"], dev)
+        used["sam2"] |= {"image_size": size, "cpu_image_size": size, "bf16": bf16_for(used["sam2"], dev)}
+    return used
 
 
-def segmentation_hash(params: Mapping[str, Any]) -> str:
-    """Short hash of what makes a video's masks: ``segmentation_params`` and the content of the
-    weight files they name (replacing a checkpoint at the same path recomputes the masks)."""
-    used = segmentation_params(params)
+def segmentation_hash(params: Mapping[str, Any], device: str = "cpu") -> str:
+    """Short hash of what makes a video's masks on ``device``: ``segmentation_params`` and the
+    content of the weight files they name (replacing a checkpoint at the same path recomputes
+    the masks)."""
+    used = segmentation_params(params, device)
     weights = {}
     for section, key in WEIGHT_PATHS:
         path = (used.get(section) or {}).get(key)

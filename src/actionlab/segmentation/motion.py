@@ -462,6 +462,7 @@ class _State:
         gc[cv2.erode(sure, np.ones((5, 5), np.uint8)) > 127] = cv2.GC_FGD
         gc[0, :] = gc[-1, :] = gc[:, 0] = gc[:, -1] = cv2.GC_BGD
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)  # GrabCut seeds its colour models from OpenCV's global generator
         try:
             cv2.grabCut(
                 np.ascontiguousarray(img), gc, None, bgd, fgd, p["refine_iterations"],

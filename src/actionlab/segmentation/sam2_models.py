@@ -105,6 +105,12 @@ def image_size_for(sam2_params: Mapping[str, Any], device: torch.device) -> int:
     return size
 
 
+def bf16_for(sam2_params: Mapping[str, Any], device: torch.device) -> bool:
+    """Whether SAM 2 runs under bf16 autocast: ``sam2.bf16``, where ``auto`` means on CUDA."""
+    bf16 = sam2_params["bf16"]
+    return device.type == "cuda" if bf16 == "auto" else bool(bf16)
+
+
 def size_overrides(image_size: int, fill_hole_area: int) -> dict[str, Any]:
     """The config overrides (hydra's ``++key=value``) for a SAM 2 video predictor at
     ``image_size``, with SAM 2's own video post-processing."""
@@ -179,6 +185,11 @@ def reuse_model(kind: str, key: tuple, load: Callable[[], Any]) -> Any:
     return model
 
 
+def release_models() -> None:
+    """Forget the models this process holds (``reuse_model``), so their memory can be freed."""
+    _LOADED.clear()
+
+
 def _load_weights(
     config: Path, checkpoint: Path, *, size: int, fill: int, dev: torch.device, name: str
 ) -> Any:
@@ -211,8 +222,7 @@ def load_sam2(sam2_params: Mapping[str, Any], device: str | torch.device) -> Sam
     name = str(sam2_params["config"])
     model = reuse_model("sam2", key, lambda: _load_weights(config, checkpoint, size=size, fill=fill, dev=dev, name=name))
     _quiet_progress_bars()
-    bf16 = sam2_params["bf16"]
-    bf16 = dev.type == "cuda" if bf16 == "auto" else bool(bf16)
+    bf16 = bf16_for(sam2_params, dev)
     return Sam2Model(model, dev, size, bf16, bool(sam2_params["offload_state_to_cpu"]))
 
 

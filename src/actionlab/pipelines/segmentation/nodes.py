@@ -24,6 +24,7 @@ from actionlab.segmentation.items import (
     segmentation_params,
 )
 from actionlab.segmentation.render import MaskVideo, fps_of
+from actionlab.segmentation.sam2_models import release_models
 from actionlab.video.items import load_stored_clip
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,11 @@ def segment_clips(
     setting fail before any work."""
     device = resolve_device(params["device"])
     build_segmenter(params, str(device)).close()
-    used = segmentation_params(params)
-    phash = segmentation_hash(params)
+    on_gpu = device.type == "cuda" and params["backend"] != "motion"  # motion never uses torch
+    if not on_gpu:  # the items load their own models in the workers: none held in this process
+        release_models()
+    used = segmentation_params(params, str(device))
+    phash = segmentation_hash(params, str(device))
     rows = clip_index[clip_index["status"] == ACCEPTED].copy()
     rows["segment_key"] = [partition_key(k, phash) for k in rows["clip_key"]]
     spec = {"params": used, "device": str(device)}
@@ -50,7 +54,7 @@ def segment_clips(
         Item(row.segment_key, {"read": partial(load_stored_clip, clips, row.clip_key), "frames": int(row.clip_frames), "spec": spec})
         for row in rows.itertuples(index=False)
     ]  # fmt: skip
-    if device.type == "cuda":  # one GPU: the driver feeds it; worker processes would contend for it
+    if on_gpu:  # one GPU: the driver feeds it (with the models loaded above); workers would contend
         runtime = {**runtime, "executor": "sequential"}
     logger.info("Segmenting %d clips with the %r backend on %s", len(items), params["backend"], device)
     plan = rows[PLAN_COLUMNS].reset_index(drop=True)
@@ -71,8 +75,8 @@ def index_segmentation(segmentation_plan: pd.DataFrame, segmented_clips: Partiti
         for column in columns:
             stats[column].append(float(record.get(column, float("nan"))) if record else float("nan"))
     index = segmentation_plan.assign(status=status, error=errors, **stats)
-    if not (index["status"] == ACCEPTED).any():
-        raise ValueError(f"No clip could be segmented; first reasons:\n{index['error'].head(5).to_string()}")
+    if len(index) and not (index["status"] == ACCEPTED).any():  # raw embeddings do not need them
+        logger.error("No clip could be segmented; first reasons:\n%s", index["error"].head(5).to_string())
     return with_lineage(index, segmentation_plan)
 
 
