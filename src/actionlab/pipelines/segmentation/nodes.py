@@ -115,6 +115,9 @@ def report_segmentation(
     videos: dict[str, MaskVideo] = {}
     sheet: dict[str, list] = {}
     for row in _report_rows(segmentation_index, params["report_videos"]).itertuples(index=False):
+        name = _name(row)
+        if f"{name}.overlay" in videos:  # two clips of one video (or same-named files): keep both
+            name = f"{name}-{row.video_id}"
         raw = partial(load_stored_clip, clips, row.clip_key)
         segmented = partial(load_stored_clip, segmented_clips, row.segment_key)
         fps = fps_of(raw(0, min(int(row.clip_frames), 64))["times"])
@@ -122,10 +125,10 @@ def report_segmentation(
         with (open(local, "rb") if local else segmented_clips.open(row.segment_key)) as handle:
             masks = read_masks(handle)
         overlay = MaskVideo(raw, int(row.clip_frames), fps, masks, chunk=int(params["chunk_frames"]))
-        videos[f"{_name(row)}.overlay"] = overlay
-        videos[f"{_name(row)}.segmented"] = MaskVideo(segmented, int(row.clip_frames), fps, chunk=int(params["chunk_frames"]))
+        videos[f"{name}.overlay"] = overlay
+        videos[f"{name}.segmented"] = MaskVideo(segmented, int(row.clip_frames), fps, chunk=int(params["chunk_frames"]))
         if len(sheet) < 8:
-            sheet[_name(row)] = overlay.sample(int(params["contact_sheet_frames"]))
+            sheet[name] = overlay.sample(int(params["contact_sheet_frames"]))
     figure = clip_grid_figure(
         {k: v for k, v in sheet.items()}, columns=int(params["contact_sheet_frames"]),
         title=f"Segmentation ({params['backend']}): objects coloured by ID",
