@@ -57,8 +57,13 @@ def foreground(masks: list[ObjectMask], shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-#: the values of ``segmentation.backend``
-BACKEND_NAMES = ("motion", "grounded_sam2", "sam2_oversegment")
+#: each value of ``segmentation.backend`` and the parameter sections it reads
+BACKEND_SECTIONS = {
+    "motion": ("motion",),
+    "grounded_sam2": ("sam2", "grounded_sam2"),
+    "sam2_oversegment": ("sam2", "sam2_oversegment"),
+}
+BACKEND_NAMES = tuple(BACKEND_SECTIONS)
 
 
 def build_segmenter(params: Mapping[str, Any], device: str = "auto") -> Segmenter:

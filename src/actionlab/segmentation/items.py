@@ -23,13 +23,11 @@ import pandas as pd
 from actionlab.engine import PartitionStore
 from actionlab.keys import params_hash, weights_hash
 from actionlab.manifest import ACCEPTED
-from actionlab.segmentation.base import build_segmenter, foreground
+from actionlab.segmentation.base import BACKEND_NAMES, BACKEND_SECTIONS, build_segmenter, foreground
 from actionlab.segmentation.masks import MASK_COLUMNS, encode_masks
 from actionlab.video.clipfile import ClipWriter
 
 SEGMENTATION_VERSION = "2"  # bump when a backend's output for the same parameters changes
-#: the parameter sections each backend reads (besides backend, chunk_frames and background)
-SECTIONS = {"motion": ("motion",), "grounded_sam2": ("sam2", "grounded_sam2"), "sam2_oversegment": ("sam2", "sam2_oversegment")}
 #: parameters that name weights: their files' content goes into the cache key
 WEIGHT_PATHS = (("sam2", "checkpoint"), ("grounded_sam2", "model_dir"))
 
@@ -43,10 +41,10 @@ def segmentation_params(params: Mapping[str, Any], device: str = "cpu") -> dict[
     (a CPU runs at ``cpu_image_size``): masks made at another size are keyed apart, and a new
     video is segmented (on any device) at the size of the training clips."""
     backend = params["backend"]
-    if backend not in SECTIONS:
-        raise ValueError(f"segmentation.backend={backend!r}: expected one of {', '.join(SECTIONS)}")
+    if backend not in BACKEND_SECTIONS:
+        raise ValueError(f"segmentation.backend={backend!r}: expected one of {', '.join(BACKEND_NAMES)}")
     used = {k: params[k] for k in ("backend", "chunk_frames", "background")}
-    used |= {s: dict(params.get(s) or {}) for s in SECTIONS[backend]}
+    used |= {s: dict(params.get(s) or {}) for s in BACKEND_SECTIONS[backend]}
     if "sam2" in used:
         import torch
 
