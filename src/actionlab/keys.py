@@ -40,6 +40,15 @@ def partition_key(video_id: str, phash: str) -> str:
 
 
 
+def _weight_files(path: Path) -> list[Path]:
+    """A weights file, or every file in a weights folder (sorted)."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    raise FileNotFoundError(f"{path}: weights file or folder not found.")
+
+
 def weights_hash(path: str | Path) -> str:
     """Content hash of a weights file, or of every file in a weights folder (names and bytes).
 
@@ -49,10 +58,15 @@ def weights_hash(path: str | Path) -> str:
     path = Path(path)
     if path.is_file():
         return content_hash(path, length=32)
-    if path.is_dir():
-        digest = hashlib.blake2b(digest_size=16)
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(str(child.relative_to(path)).encode())
-            digest.update(content_hash(child, length=32).encode())
-        return digest.hexdigest()
-    raise FileNotFoundError(f"{path}: weights file or folder not found.")
+    digest = hashlib.blake2b(digest_size=16)
+    for child in _weight_files(path):
+        digest.update(str(child.relative_to(path)).encode())
+        digest.update(content_hash(child, length=32).encode())
+    return digest.hexdigest()
+
+
+def weights_signature(path: str | Path) -> tuple:
+    """(path, size, modification time) of a weights file or of every file in a weights folder:
+    a cheap identity (no reading) that changes when a file is replaced; for in-process reuse of
+    loaded models, where ``weights_hash`` would read the weights again."""
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in _weight_files(Path(path)))

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import torch
 
+from actionlab.keys import weights_signature
 from actionlab.runtime import resolve_device
 from actionlab.segmentation.base import ObjectMask, Segmenter
 from actionlab.segmentation.ids import IdAssigner, iou_matrix
@@ -33,7 +34,6 @@ from actionlab.segmentation.sam2_models import (
     Prompt,
     Sam2Model,
     box_masks,
-    files_signature,
     load_sam2,
     propagate,
     reuse_model,
@@ -100,8 +100,10 @@ class GroundingDino:
         self.device = device
         self.box_threshold = float(box_threshold)
         self.text_threshold = float(text_threshold)
-        key = (files_signature(Path(model_dir)), str(device))
+        key = (weights_signature(model_dir), str(device))
         self.processor, self.model = reuse_model("grounding_dino", key, load)
+        #: tokens the label phrases drop (the post-processing keeps any above text_threshold)
+        self.special = frozenset(self.processor.tokenizer.all_special_tokens)
 
     @staticmethod
     def check_dir(model_dir: str | Path | None) -> Path:
@@ -142,10 +144,8 @@ class GroundingDino:
         return [Detection(boxes[i], float(scores[i]), self._phrase(labels[i])) for i in order]
 
     def _phrase(self, label: Any) -> str:
-        """A label phrase without the tokenizer's special tokens (the post-processing keeps any
-        token above ``text_threshold``, the end-of-text ``[SEP]`` too)."""
-        special = set(self.processor.tokenizer.all_special_tokens)
-        return " ".join(w for w in str(label).split() if w not in special)
+        """A label phrase without the tokenizer's special tokens (the end-of-text ``[SEP]``)."""
+        return " ".join(w for w in str(label).split() if w not in self.special)
 
 
 def _box_nms(found: list[Detection], iou: float) -> list[Detection]:

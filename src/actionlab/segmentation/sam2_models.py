@@ -3,7 +3,8 @@
 * :func:`load_sam2` builds one ``SAM2VideoPredictor`` from a packaged config (or a YAML file)
   and a checkpoint (``{"model": state_dict}``), with hydra overrides for a reduced internal
   image size (the memory attention's RoPE feature sizes follow it), on the device of the
-  ``segmentation.device`` parameter. The same model also serves the image predictor and the automatic mask generator.
+  ``segmentation.device`` parameter. The same model also serves the image predictor and the
+  automatic mask generator.
 * :func:`chunk_state` builds the video predictor's inference state from an in-memory list of
   frames (SAM 2's own ``init_state`` reads a whole video from disk and keeps every frame), and
   :func:`propagate` runs the predictor over such a chunk from mask, box or point prompts.
@@ -28,6 +29,7 @@ import cv2
 import numpy as np
 import torch
 
+from actionlab.keys import weights_signature
 from actionlab.runtime import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -165,13 +167,6 @@ def build_model(config: Path, image_size: int | None = None, fill_hole_area: int
 _LOADED: dict[str, tuple[tuple, Any]] = {}
 
 
-def files_signature(path: Path) -> tuple:
-    """(path, size, modification time) of a weights file or of every file in a weights folder:
-    it changes when a file is replaced."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-
-
 def reuse_model(kind: str, key: tuple, load: Callable[[], Any]) -> Any:
     """What ``load()`` returns, kept in this process for the next call of the same ``kind`` and
     ``key``: a worker segments video after video with the models it loaded for the first
@@ -218,7 +213,7 @@ def load_sam2(sam2_params: Mapping[str, Any], device: str | torch.device) -> Sam
     if fill > 0 and not has_sam2_extension():
         _warn_no_extension_once()
         fill = 0
-    key = (str(config), files_signature(checkpoint), size, fill, str(dev))
+    key = (str(config), weights_signature(checkpoint), size, fill, str(dev))
     name = str(sam2_params["config"])
     model = reuse_model("sam2", key, lambda: _load_weights(config, checkpoint, size=size, fill=fill, dev=dev, name=name))
     _quiet_progress_bars()
